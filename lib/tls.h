@@ -1,0 +1,58 @@
+/* lib/tls.h: the one OpenSSL helper for every lawtap link (X2/X3, tasking, HI2/HI3, REST).
+ *
+ * Every link is mutual TLS (1.2 minimum). Roles are bound to certificates: a SAN URI
+ * "urn:lawtap:role:<mediator|iap|lea|admin>" plus the extended key usage for the side the peer
+ * plays (serverAuth for a server, clientAuth for a client), checked after chain verification.
+ * A peer with no certificate, one from another CA, or with the wrong role is refused, and the
+ * reason is logged by the caller with the string this API returns. */
+#ifndef LAWTAP_TLS_H
+#define LAWTAP_TLS_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+
+enum lt_role { LT_ROLE_NONE = 0, LT_ROLE_MEDIATOR, LT_ROLE_IAP, LT_ROLE_LEA, LT_ROLE_ADMIN };
+
+struct lt_tls_conf {
+	const char *ca;     /* PEM CA bundle that peers must chain to */
+	const char *cert;   /* own certificate (PEM, may include chain) */
+	const char *key;    /* own private key (PEM) */
+	const char *keylog; /* TEST ONLY: SSLKEYLOGFILE-format path, NULL = off (default) */
+};
+
+const char *lt_role_name(enum lt_role r);
+/* Parses "mediator", "iap", "lea", "admin"; returns LT_ROLE_NONE otherwise. */
+enum lt_role lt_role_parse(const char *s);
+
+/* Builds a context. server != 0: accepts clients and requires a client certificate whose
+ * EKU allows clientAuth; server == 0: connects out and requires the server's EKU to allow
+ * serverAuth. On failure returns NULL and writes the reason (naming the file) into err.
+ * When conf->keylog is set, every session's secrets are appended there and a loud warning is
+ * logged once. */
+SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *conf, int server, char *err, size_t errlen);
+void lt_tls_ctx_free(SSL_CTX *ctx);
+
+/* Wraps a connected socket and runs the handshake (blocking, with timeout_ms), then checks the
+ * peer's role: want is the role the peer must hold. Returns a ready SSL* or NULL with the
+ * reason in why (e.g. "peer presented no certificate", "certificate verify failed: unable to get
+ * local issuer certificate", "peer role is iap, expected mediator"). The socket is not closed on
+ * failure; the caller closes it. */
+SSL *lt_tls_accept(SSL_CTX *ctx, int fd, enum lt_role want, int timeout_ms, char *why,
+		   size_t whylen);
+SSL *lt_tls_connect(SSL_CTX *ctx, int fd, enum lt_role want, int timeout_ms, char *why,
+		    size_t whylen);
+
+/* The subject CN of the verified peer certificate (for IAP ids and audit). 0 or -1. */
+int lt_tls_peer_cn(SSL *ssl, char *buf, size_t len);
+/* The one-line subject of the verified peer certificate (RFC 2253 form). 0 or -1. */
+int lt_tls_peer_subject(SSL *ssl, char *buf, size_t len);
+
+/* Writes all len bytes (blocking socket). 0, or -1 when the link failed. */
+int lt_tls_write_all(SSL *ssl, const void *buf, size_t len);
+/* Reads up to len bytes, waiting at most timeout_ms (-1 forever) for data.
+ * Returns >0 bytes read, 0 on timeout, -1 on EOF or error (why says which, may be NULL). */
+long lt_tls_read(SSL *ssl, void *buf, size_t len, int timeout_ms, char *why, size_t whylen);
+/* Sends close_notify (best effort), frees the SSL and closes its socket. Accepts NULL. */
+void lt_tls_close(SSL *ssl);
+
+#endif

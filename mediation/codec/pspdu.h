@@ -1,0 +1,114 @@
+/* mediation/codec/pspdu.h: ETSI TS 102 232-1 PS-PDU encode/decode (with TS 102 232-3 IP access
+ * payloads). The only door to asn1c: callers use these plain structs and get bytes back.
+ * Encoding is definite-length, canonical (DER-like minimal lengths) BER. */
+#ifndef LAWTAP_PSPDU_H
+#define LAWTAP_PSPDU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MED_LIID_MAX 25
+#define MED_OPID_MAX 16
+#define MED_IPID_MAX 8
+/* Largest PS-PDU lawtap emits or accepts (a 65535-byte packet plus headers). */
+#define MED_PSPDU_MAX (70 * 1024)
+
+/* Error codes (negative). */
+#define MED_E_ARG (-1)    /* a field out of its range (LIID length, country code, ...) */
+#define MED_E_SPACE (-2)  /* output buffer too small */
+#define MED_E_ENCODE (-3) /* asn1c refused to encode (constraint check failed) */
+#define MED_E_SHORT (-4)  /* framing: need more bytes */
+#define MED_E_BER (-5)    /* framing/decoding: malformed BER, indefinite length, too big */
+#define MED_E_DECODE (-6) /* decoding: not a valid PS-PDU */
+
+enum med_ts_form { MED_TS_MICRO = 1, MED_TS_GENERALIZED = 2, MED_TS_BOTH = 3 };
+enum med_ts_qual { MED_TSQ_NONE = -1, MED_TSQ_UNKNOWN = 0, MED_TSQ_INTERCEPTION = 1,
+		   MED_TSQ_MEDIATION = 2 };
+/* PS-PDU PayloadDirection values. */
+enum med_dir { MED_DIR_FROM_TARGET = 0, MED_DIR_TO_TARGET = 1, MED_DIR_INDETERMINATE = 2,
+	       MED_DIR_COMBINED = 3, MED_DIR_NA = 4, MED_DIR_NONE = -1 };
+enum med_iri_type { MED_IRI_BEGIN = 1, MED_IRI_END = 2, MED_IRI_CONTINUE = 3, MED_IRI_REPORT = 4 };
+/* TS 102 232-3 accessEventType values lawtap uses. */
+enum med_access_event { MED_EV_START_OF_INTERCEPTION_SESSION_ACTIVE = 7,
+			MED_EV_END_OF_INTERCEPTION_SESSION_ACTIVE = 9 };
+
+/* PSHeader fields (TS 102 232-1 5.2). Strings are NUL-terminated; "" means absent. */
+struct med_header {
+	uint8_t liid[MED_LIID_MAX];
+	size_t liid_len;             /* 1..25 */
+	char auth_cc[3];             /* authorizationCountryCode, 2 letters or "" */
+	char deliv_cc[3];            /* deliveryCountryCode, 2 letters or "" */
+	char operator_id[MED_OPID_MAX + 1]; /* 1..16 */
+	char ne_id[MED_OPID_MAX + 1];       /* networkElementIdentifier, 0..16 ("" = absent) */
+	int has_cin;
+	uint32_t cin;
+	uint32_t seq;
+	int64_t ts_sec;              /* time stamp (seconds since 1970, UTC) */
+	uint32_t ts_usec;            /* 0..999999 */
+	int ts_form;                 /* enum med_ts_form: which PSHeader time fields are sent */
+	int ts_qual;                 /* enum med_ts_qual; MED_TSQ_NONE = field absent */
+	char ipid[MED_IPID_MAX + 1]; /* interceptionPointID, PrintableString 1..8, "" = absent */
+};
+
+/* An IP packet's header facts for an IPIRIOnly report (pen register). */
+struct med_header_facts {
+	int ip_version;   /* 4 or 6 */
+	uint8_t src[16], dst[16];
+	int proto;        /* IP protocol number; TCP(6)/UDP(17) carry ports */
+	uint16_t sport, dport;
+};
+
+/* IPIRI event made by the mediator. */
+struct med_iri_event {
+	int event;            /* enum med_access_event */
+	char username[256];   /* targetUsername (mandatory; a placeholder when unknown) */
+	int access_type;      /* internetAccessType: 0 undefined, 4 lAN, ... */
+	int ip_version;       /* iPVersion: 1 v4, 2 v6, 3 v4 and v6 */
+	int has_target_ip;    /* targetIPAddress, optional */
+	int target_ipver;     /* 4 or 6 */
+	uint8_t target_ip[16];
+	int target_prefix;    /* v6 prefix length (1..128) or v4 prefix length (mask), 0 = none */
+};
+
+/* Encoders: write one PS-PDU into out[cap]; return bytes written or a negative MED_E_*.
+ * CC: TS 102 232-3 IPCC (object id 5.3.14.2), payloadDirection dir, the packet bytes as
+ * iPPackets. IRI event: IPIRI (5.3.14.1) with iRIType iri_type. Report: IPIRIOnly (5.3.14.3)
+ * as iRIType iRI-Report with payloadDirection dir. Keep-alive: tRIPayload keep-alive [3]
+ * (response != 0: keep-aliveResponse [4]). */
+long med_encode_cc(const struct med_header *h, int dir, const uint8_t *pkt, size_t pkt_len,
+		   uint8_t *out, size_t cap);
+long med_encode_iri_event(const struct med_header *h, int iri_type,
+			  const struct med_iri_event *ev, uint8_t *out, size_t cap);
+long med_encode_iri_report(const struct med_header *h, int dir,
+			   const struct med_header_facts *f, uint8_t *out, size_t cap);
+long med_encode_keepalive(const struct med_header *h, int response, uint8_t *out, size_t cap);
+
+/* Framing: the length of the first BER TLV (a whole PS-PDU) in buf[len]. Returns 0 with
+ * *rec_len set when complete, MED_E_SHORT when more bytes are needed, MED_E_BER when the bytes
+ * cannot start a PS-PDU (wrong outer tag, indefinite or oversized length > max). */
+int med_frame(const uint8_t *buf, size_t len, size_t max, size_t *rec_len);
+
+enum med_kind { MED_REC_CC = 1, MED_REC_IRI = 2, MED_REC_KEEPALIVE = 3,
+		MED_REC_KEEPALIVE_RESP = 4, MED_REC_OTHER = 5 };
+
+/* A decoded record. pkt is malloc'd (freed by med_record_clear). */
+struct med_record {
+	int kind;                 /* enum med_kind */
+	struct med_header hdr;    /* ts_form reports which time fields were present */
+	int dir;                  /* payloadDirection or MED_DIR_NONE */
+	/* CC */
+	uint8_t *pkt;
+	size_t pkt_len;
+	/* IRI */
+	int iri_type;             /* or 0 when absent */
+	int iri_content;          /* 1 IPIRI event, 2 IPIRIOnly report */
+	struct med_iri_event ev;  /* when iri_content == 1 */
+	struct med_header_facts facts; /* when iri_content == 2 */
+};
+
+/* Decodes one whole PS-PDU (len bytes) with the asn1c BER decoder. 0 or MED_E_DECODE with a
+ * reason in err. Always call med_record_clear afterwards, also on failure. */
+int med_decode(const uint8_t *buf, size_t len, struct med_record *out, char *err, size_t errlen);
+void med_record_clear(struct med_record *r);
+
+#endif
