@@ -18,7 +18,7 @@ void lt_log_init(const char *prog, int level)
 	log_level = level;
 }
 
-static void log_line(int level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void log_line(int level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = {"error", "warning", "info", "debug"};
 	char line[2048];
@@ -26,10 +26,13 @@ static void log_line(int level, const char *fmt, va_list ap)
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld] %s: ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec, ts.tv_nsec / 1000000, log_prog, (long)getpid(),
-			 names[level < 0 ? 0 : level > 3 ? 3 : level]);
+	int n = snprintf(line, sizeof line,
+	                 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld] %s: ", tm.tm_year + 1900,
+	                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	                 ts.tv_nsec / 1000000, log_prog, (long)getpid(),
+	                 names[level < 0   ? 0
+	                       : level > 3 ? 3
+	                                   : level]);
 	if (n < 0 || (size_t)n >= sizeof line)
 		n = 0;
 	int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);

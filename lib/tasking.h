@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define LT_TASK_PROTO_VERSION 1
-#define LT_TASK_LINE_MAX 65536
+#define LT_TASK_LINE_MAX (512 * 1024) /* room for 10,000 IPv6 prefixes */
 #define LT_TASK_MAX_TASKS 100000
 #define LT_TASK_MAX_TARGETS_PER_TASK 10000
 
@@ -33,8 +33,8 @@ struct lt_target {
 struct lt_task {
 	uint8_t xid[16];
 	uint32_t cin;
-	int mode;            /* enum lt_task_mode */
-	int64_t start, end;  /* seconds since 1970, INT64_MIN / INT64_MAX when open */
+	int mode;           /* enum lt_task_mode */
+	int64_t start, end; /* seconds since 1970, INT64_MIN / INT64_MAX when open */
 	size_t ntargets;
 	struct lt_target *targets; /* malloc'd */
 };
@@ -45,9 +45,14 @@ int lt_target_parse(const char *s, struct lt_target *t, char *err, size_t errlen
 /* Formats a target ("10.1.0.0/16"; a full-length prefix prints as a bare address). */
 void lt_target_format(const struct lt_target *t, char *buf, size_t len);
 
-/* Parses one TASK line (without the trailing '\n') into t (targets malloc'd). 0 or -1. */
+/* Parses one TASK line (without the trailing '\n') into t (targets malloc'd). 0 or -1 with the
+ * reason in err; on error t is zeroed (nothing to free). Strict: fields separated by exactly
+ * one space, exactly 7 fields, printable ASCII only, canonical decimals (no sign or leading
+ * zero), cin <= 4294967295, start <= end, 1..LT_TASK_MAX_TARGETS_PER_TASK targets. */
 int lt_task_parse_line(const char *line, struct lt_task *t, char *err, size_t errlen);
-/* Formats one TASK line with trailing '\n' into a malloc'd string (NULL on ENOMEM). */
+/* Formats one TASK line with trailing '\n' into a malloc'd string. NULL on ENOMEM, on an
+ * invalid task (no targets, bad mode, start > end, negative times) or when the line would exceed
+ * LT_TASK_LINE_MAX (lt_task_parse_line would refuse it). */
 char *lt_task_format_line(const struct lt_task *t);
 void lt_task_clear(struct lt_task *t); /* frees targets; accepts a zeroed task */
 

@@ -3,6 +3,7 @@
 #include "tls.h"
 
 #include "log.h"
+#include "timeutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,7 +68,7 @@ static void keylog_cb(const SSL *ssl, const char *line)
 }
 
 static void free_keylog_path(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
-			     void *argp)
+                             void *argp)
 {
 	OPENSSL_free(ptr);
 }
@@ -111,7 +112,7 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *conf, int server, char *err, s
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		snprintf(err, errlen, "key file %s does not match certificate %s", conf->key,
-			 conf->cert);
+		         conf->cert);
 		goto fail;
 	}
 	/* Chain verification plus the EKU of the side the peer plays. */
@@ -124,8 +125,8 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *conf, int server, char *err, s
 		SSL_CTX_set_ex_data(ctx, keylog_ex_index, OPENSSL_strdup(conf->keylog));
 		SSL_CTX_set_keylog_callback(ctx, keylog_cb);
 		lt_warn("*** TLS KEY LOG ENABLED: session secrets are written to %s; anyone with "
-			"that file can decrypt intercepted content. For tests only. ***",
-			conf->keylog);
+		        "that file can decrypt intercepted content. For tests only. ***",
+		        conf->keylog);
 	}
 	return ctx;
 fail:
@@ -171,7 +172,7 @@ static int set_nonblock(int fd, int on)
 }
 
 static SSL *handshake(SSL_CTX *ctx, int fd, int server, enum lt_role want, int timeout_ms,
-		      char *why, size_t whylen)
+                      char *why, size_t whylen)
 {
 	SSL *ssl = SSL_new(ctx);
 	char buf[256];
@@ -190,18 +191,18 @@ static SSL *handshake(SSL_CTX *ctx, int fd, int server, enum lt_role want, int t
 		int e = SSL_get_error(ssl, rc);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 			struct pollfd p = {.fd = fd,
-					   .events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT};
+			                   .events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT};
 			int pr = poll(&p, 1, timeout_ms);
 			if (pr > 0)
 				continue;
 			snprintf(why, whylen, "TLS handshake %s",
-				 pr == 0 ? "timed out" : strerror(errno));
+			         pr == 0 ? "timed out" : strerror(errno));
 			goto fail;
 		}
 		long vr = SSL_get_verify_result(ssl);
 		if (vr != X509_V_OK) {
 			snprintf(why, whylen, "certificate verify failed: %s",
-				 X509_verify_cert_error_string(vr));
+			         X509_verify_cert_error_string(vr));
 		} else {
 			ssl_err_string(buf, sizeof buf);
 			if (e == SSL_ERROR_SYSCALL && !buf[0])
@@ -221,7 +222,7 @@ static SSL *handshake(SSL_CTX *ctx, int fd, int server, enum lt_role want, int t
 	}
 	if (SSL_get_verify_result(ssl) != X509_V_OK) {
 		snprintf(why, whylen, "certificate verify failed: %s",
-			 X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
+		         X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
 		X509_free(peer);
 		goto fail;
 	}
@@ -231,12 +232,12 @@ static SSL *handshake(SSL_CTX *ctx, int fd, int server, enum lt_role want, int t
 	if (want != LT_ROLE_NONE && got != want) {
 		if (got == LT_ROLE_NONE)
 			snprintf(why, whylen,
-				 "peer certificate carries no lawtap role (SAN URI %s<role>), "
-				 "expected %s",
-				 ROLE_URI_PREFIX, lt_role_name(want));
+			         "peer certificate carries no lawtap role (SAN URI %s<role>), "
+			         "expected %s",
+			         ROLE_URI_PREFIX, lt_role_name(want));
 		else
 			snprintf(why, whylen, "peer role is %s, expected %s", lt_role_name(got),
-				 lt_role_name(want));
+			         lt_role_name(want));
 		SSL_shutdown(ssl);
 		goto fail;
 	}
@@ -248,13 +249,13 @@ fail:
 }
 
 SSL *lt_tls_accept(SSL_CTX *ctx, int fd, enum lt_role want, int timeout_ms, char *why,
-		   size_t whylen)
+                   size_t whylen)
 {
 	return handshake(ctx, fd, 1, want, timeout_ms, why, whylen);
 }
 
 SSL *lt_tls_connect(SSL_CTX *ctx, int fd, enum lt_role want, int timeout_ms, char *why,
-		    size_t whylen)
+                    size_t whylen)
 {
 	return handshake(ctx, fd, 0, want, timeout_ms, why, whylen);
 }
@@ -314,38 +315,58 @@ long lt_tls_read(SSL *ssl, void *buf, size_t len, int timeout_ms, char *why, siz
 {
 	if (len > (1u << 30))
 		len = 1u << 30;
-	if (SSL_pending(ssl) == 0 && timeout_ms >= 0) {
-		struct pollfd p = {.fd = SSL_get_fd(ssl), .events = POLLIN};
-		int pr;
-		do
-			pr = poll(&p, 1, timeout_ms);
-		while (pr < 0 && errno == EINTR);
-		if (pr == 0)
-			return 0;
-		if (pr < 0) {
-			if (why)
-				snprintf(why, whylen, "poll: %s", strerror(errno));
-			return -1;
+	int fd = SSL_get_fd(ssl);
+	int64_t deadline = timeout_ms >= 0 ? lt_now_ms() + timeout_ms : 0;
+	for (;;) {
+		if (SSL_pending(ssl) == 0) {
+			int wait = -1;
+			if (timeout_ms >= 0) {
+				int64_t left = deadline - lt_now_ms();
+				wait = left > 0 ? (int)left : 0;
+			}
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			int pr = poll(&p, 1, wait);
+			if (pr < 0 && errno == EINTR)
+				continue;
+			if (pr == 0)
+				return 0;
+			if (pr < 0) {
+				if (why)
+					snprintf(why, whylen, "poll: %s", strerror(errno));
+				return -1;
+			}
 		}
-	}
-	int n = SSL_read(ssl, buf, (int)len);
-	if (n > 0)
-		return n;
-	int e = SSL_get_error(ssl, n);
-	if (why) {
-		if (e == SSL_ERROR_ZERO_RETURN)
-			snprintf(why, whylen, "peer closed the connection");
-		else if (e == SSL_ERROR_SYSCALL)
-			snprintf(why, whylen, "connection lost: %s",
-				 errno ? strerror(errno) : "unexpected EOF");
-		else {
-			char b[256];
-			ssl_err_string(b, sizeof b);
-			snprintf(why, whylen, "TLS error: %s", b);
+		/* Non-blocking for this read: readable bytes may be only a TLS 1.3 session
+		 * ticket or a partial record, and a blocking SSL_read would then wait for
+		 * application data past the timeout. */
+		set_nonblock(fd, 1);
+		int n = SSL_read(ssl, buf, (int)len);
+		int e = n > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, n);
+		int saved = errno;
+		set_nonblock(fd, 0);
+		if (n > 0)
+			return n;
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			ERR_clear_error();
+			if (timeout_ms >= 0 && lt_now_ms() >= deadline)
+				return 0;
+			continue;
 		}
+		if (why) {
+			if (e == SSL_ERROR_ZERO_RETURN)
+				snprintf(why, whylen, "peer closed the connection");
+			else if (e == SSL_ERROR_SYSCALL)
+				snprintf(why, whylen, "connection lost: %s",
+				         saved ? strerror(saved) : "unexpected EOF");
+			else {
+				char b[256];
+				ssl_err_string(b, sizeof b);
+				snprintf(why, whylen, "TLS error: %s", b);
+			}
+		}
+		ERR_clear_error();
+		return -1;
 	}
-	ERR_clear_error();
-	return -1;
 }
 
 void lt_tls_close(SSL *ssl)

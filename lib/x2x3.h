@@ -19,17 +19,36 @@
 
 enum lt_x2x3_type { LT_X2 = 1, LT_X3 = 2, LT_X2X3_KEEPALIVE = 3, LT_X2X3_KEEPALIVE_ACK = 4 };
 enum lt_x2x3_format {
-	LT_PF_KEEPALIVE = 0, LT_PF_ETSI102232 = 1, LT_PF_3GPP33128 = 2, LT_PF_3GPP33108 = 3,
-	LT_PF_PROPRIETARY = 4, LT_PF_IPV4 = 5, LT_PF_IPV6 = 6, LT_PF_ETHERNET = 7
+	LT_PF_KEEPALIVE = 0,
+	LT_PF_ETSI102232 = 1,
+	LT_PF_3GPP33128 = 2,
+	LT_PF_3GPP33108 = 3,
+	LT_PF_PROPRIETARY = 4,
+	LT_PF_IPV4 = 5,
+	LT_PF_IPV6 = 6,
+	LT_PF_ETHERNET = 7
 };
 enum lt_x2x3_dir {
-	LT_DIR_KEEPALIVE = 0, LT_DIR_UNKNOWN = 1, LT_DIR_TO_TARGET = 2, LT_DIR_FROM_TARGET = 3,
-	LT_DIR_MULTIPLE = 4, LT_DIR_NA = 5
+	LT_DIR_KEEPALIVE = 0,
+	LT_DIR_UNKNOWN = 1,
+	LT_DIR_TO_TARGET = 2,
+	LT_DIR_FROM_TARGET = 3,
+	LT_DIR_MULTIPLE = 4,
+	LT_DIR_NA = 5
 };
 enum lt_x2x3_attr {
-	LT_ATTR_DOMAIN_ID = 5, LT_ATTR_NF_ID = 6, LT_ATTR_IPID = 7, LT_ATTR_SEQ = 8,
-	LT_ATTR_TIMESTAMP = 9, LT_ATTR_SRC_V4 = 10, LT_ATTR_DST_V4 = 11, LT_ATTR_SRC_V6 = 12,
-	LT_ATTR_DST_V6 = 13, LT_ATTR_SRC_PORT = 14, LT_ATTR_DST_PORT = 15, LT_ATTR_PROTO = 16,
+	LT_ATTR_DOMAIN_ID = 5,
+	LT_ATTR_NF_ID = 6,
+	LT_ATTR_IPID = 7,
+	LT_ATTR_SEQ = 8,
+	LT_ATTR_TIMESTAMP = 9,
+	LT_ATTR_SRC_V4 = 10,
+	LT_ATTR_DST_V4 = 11,
+	LT_ATTR_SRC_V6 = 12,
+	LT_ATTR_DST_V6 = 13,
+	LT_ATTR_SRC_PORT = 14,
+	LT_ATTR_DST_PORT = 15,
+	LT_ATTR_PROTO = 16,
 	LT_ATTR_MATCHED_TARGET = 17
 };
 
@@ -64,14 +83,23 @@ struct lt_x2x3_pdu {
 
 /* Framing: given the first len bytes of a stream, sets *pdu_len to the total size of the first
  * PDU. Returns 0 when the whole PDU is present, LT_X2X3_E_SHORT when more bytes are needed
- * (*pdu_len is set once the fixed header is present), or another negative code when the header
- * is invalid or the PDU is too big (the stream cannot be resynchronised: drop the link). */
+ * (*pdu_len is set as soon as the first 12 bytes, up to payloadLength, are present and valid),
+ * or another negative code when the header is invalid (pduType not 1..4, headerLength < 40) or
+ * the PDU is too big (the stream cannot be resynchronised: drop the link). */
 int lt_x2x3_frame(const uint8_t *buf, size_t len, size_t *pdu_len);
 /* Parses exactly one PDU of len bytes. 0 or a negative code; *why (may be NULL) gets a static
- * string naming the problem ("attribute 9 has length 4, expected 8"). */
+ * or per-thread string naming the problem ("attribute 9 has length 4, expected 8"), valid until
+ * the next call in the same thread. Refused (LT_X2X3_E_BADHDR): len != headerLength +
+ * payloadLength (E_SHORT if less), a truncated attribute, a known attribute (7-16) with a wrong
+ * length or twice, attribute 7 empty, longer than 32 octets or holding a NUL, nanoseconds above
+ * 999999999, an IPv4 and an IPv6 address for the same end. Attributes 5, 6, 17 and unknown
+ * ones are skipped. Format and direction are not checked (the caller's policy). */
 int lt_x2x3_parse(const uint8_t *buf, size_t len, struct lt_x2x3_pdu *out, const char **why);
-/* Encodes p (payload from p->payload/p->payload_len, attributes from the has_* fields, version
- * 0.5) into out. Returns the number of bytes written or LT_X2X3_E_SPACE / LT_X2X3_E_TOOBIG. */
+/* Encodes p (payload from p->payload/p->payload_len, attributes from the has_* fields in the
+ * order 7, 8, 9, 10..16, version 0.5; p->ver_* is ignored) into out. Returns the number of bytes
+ * written or LT_X2X3_E_SPACE / LT_X2X3_E_TOOBIG, LT_X2X3_E_BADTYPE (type not 1..4) or
+ * LT_X2X3_E_BADHDR (p inconsistent: empty ipid, IPv4 and IPv6 for one end, payload NULL with
+ * payload_len > 0). Nothing useful is in out on error. */
 long lt_x2x3_encode(const struct lt_x2x3_pdu *p, uint8_t *out, size_t cap);
 /* Keep-alive (type 3) and keep-alive ack (type 4) carrying sequence number seq. */
 long lt_x2x3_keepalive(int ack, uint32_t seq, uint8_t *out, size_t cap);

@@ -22,22 +22,34 @@
 #define MED_E_DECODE (-6) /* decoding: not a valid PS-PDU */
 
 enum med_ts_form { MED_TS_MICRO = 1, MED_TS_GENERALIZED = 2, MED_TS_BOTH = 3 };
-enum med_ts_qual { MED_TSQ_NONE = -1, MED_TSQ_UNKNOWN = 0, MED_TSQ_INTERCEPTION = 1,
-		   MED_TSQ_MEDIATION = 2 };
+enum med_ts_qual {
+	MED_TSQ_NONE = -1,
+	MED_TSQ_UNKNOWN = 0,
+	MED_TSQ_INTERCEPTION = 1,
+	MED_TSQ_MEDIATION = 2
+};
 /* PS-PDU PayloadDirection values. */
-enum med_dir { MED_DIR_FROM_TARGET = 0, MED_DIR_TO_TARGET = 1, MED_DIR_INDETERMINATE = 2,
-	       MED_DIR_COMBINED = 3, MED_DIR_NA = 4, MED_DIR_NONE = -1 };
+enum med_dir {
+	MED_DIR_FROM_TARGET = 0,
+	MED_DIR_TO_TARGET = 1,
+	MED_DIR_INDETERMINATE = 2,
+	MED_DIR_COMBINED = 3,
+	MED_DIR_NA = 4,
+	MED_DIR_NONE = -1
+};
 enum med_iri_type { MED_IRI_BEGIN = 1, MED_IRI_END = 2, MED_IRI_CONTINUE = 3, MED_IRI_REPORT = 4 };
 /* TS 102 232-3 accessEventType values lawtap uses. */
-enum med_access_event { MED_EV_START_OF_INTERCEPTION_SESSION_ACTIVE = 7,
-			MED_EV_END_OF_INTERCEPTION_SESSION_ACTIVE = 9 };
+enum med_access_event {
+	MED_EV_START_OF_INTERCEPTION_SESSION_ACTIVE = 7,
+	MED_EV_END_OF_INTERCEPTION_SESSION_ACTIVE = 9
+};
 
 /* PSHeader fields (TS 102 232-1 5.2). Strings are NUL-terminated; "" means absent. */
 struct med_header {
 	uint8_t liid[MED_LIID_MAX];
-	size_t liid_len;             /* 1..25 */
-	char auth_cc[3];             /* authorizationCountryCode, 2 letters or "" */
-	char deliv_cc[3];            /* deliveryCountryCode, 2 letters or "" */
+	size_t liid_len;                    /* 1..25 */
+	char auth_cc[3];                    /* authorizationCountryCode, 2 letters or "" */
+	char deliv_cc[3];                   /* deliveryCountryCode, 2 letters or "" */
 	char operator_id[MED_OPID_MAX + 1]; /* 1..16 */
 	char ne_id[MED_OPID_MAX + 1];       /* networkElementIdentifier, 0..16 ("" = absent) */
 	int has_cin;
@@ -52,62 +64,98 @@ struct med_header {
 
 /* An IP packet's header facts for an IPIRIOnly report (pen register). */
 struct med_header_facts {
-	int ip_version;   /* 4 or 6 */
+	int ip_version; /* 4 or 6 */
 	uint8_t src[16], dst[16];
-	int proto;        /* IP protocol number; TCP(6)/UDP(17) carry ports */
+	int proto; /* IP protocol number; TCP(6)/UDP(17) carry ports */
 	uint16_t sport, dport;
 };
 
 /* IPIRI event made by the mediator. */
 struct med_iri_event {
-	int event;            /* enum med_access_event */
-	char username[256];   /* targetUsername (mandatory; a placeholder when unknown) */
-	int access_type;      /* internetAccessType: 0 undefined, 4 lAN, ... */
-	int ip_version;       /* iPVersion: 1 v4, 2 v6, 3 v4 and v6 */
-	int has_target_ip;    /* targetIPAddress, optional */
-	int target_ipver;     /* 4 or 6 */
+	int event;          /* enum med_access_event */
+	char username[256]; /* targetUsername (mandatory; a placeholder when unknown) */
+	int access_type;    /* internetAccessType: 0 undefined, 4 lAN, ... */
+	int ip_version;     /* iPVersion: 1 v4, 2 v6, 3 v4 and v6 */
+	int has_target_ip;  /* targetIPAddress, optional */
+	int target_ipver;   /* 4 or 6 */
 	uint8_t target_ip[16];
-	int target_prefix;    /* v6 prefix length (1..128) or v4 prefix length (mask), 0 = none */
+	int target_prefix; /* v6 prefix length (1..128) or v4 prefix length (mask), 0 = none */
 };
 
 /* Encoders: write one PS-PDU into out[cap]; return bytes written or a negative MED_E_*.
  * CC: TS 102 232-3 IPCC (object id 5.3.14.2), payloadDirection dir, the packet bytes as
  * iPPackets. IRI event: IPIRI (5.3.14.1) with iRIType iri_type. Report: IPIRIOnly (5.3.14.3)
  * as iRIType iRI-Report with payloadDirection dir. Keep-alive: tRIPayload keep-alive [3]
- * (response != 0: keep-aliveResponse [4]). */
+ * (response != 0: keep-aliveResponse [4]).
+ * Time: microSecondTimeStamp {ts_sec, ts_usec} and/or timeStamp as GeneralizedTime in UTC,
+ * DER form "YYYYMMDDhhmmss[.f]Z" (fraction without trailing zeros, none when ts_usec is 0).
+ * No global state of lawtap's; the output is DER (a function of the inputs only). Several
+ * threads may encode/decode at once, with one caveat from asn1c 0.9.28: its generated code
+ * rewrites some type descriptors on every use, always with the same values (benign on real
+ * hardware, but ThreadSanitizer reports it).
+ * MED_E_ARG when: h or out or a payload pointer is NULL; liid_len not 1..25; a country code
+ * neither "" nor 2 PrintableString characters; operator_id not 1..16, ne_id over 16, ipid
+ * over 8 or not PrintableString (each must be NUL-terminated inside its array); ts_form not
+ * 1..3; ts_qual not -1..3; ts_usec over 999999; ts_sec negative (or past year 9999 when the
+ * GeneralizedTime is sent); a CC or IRI record without has_cin (TS 102 232-1 5.2.4; keep-alives
+ * may leave it out); dir not MED_DIR_NONE (= field left out) or 0..4.
+ * CC: pkt_len 1..65535 and pkt[0] an IPv4/IPv6 version nibble.
+ * IRI event: iri_type 1..4; username 1..255 octets; event 0..10; access_type 0..9;
+ * ip_version 1..3; with has_target_ip: target_ipver 4 (target_prefix 0..32, 0 = no
+ * iPv4SubnetMask) or 6 (target_prefix 1..128, sent as iPv6PrefixLength, which the standard
+ * makes mandatory for a binary IPv6 address). The event carries no payloadDirection.
+ * Report: ip_version 4 or 6; proto 0..255, sent as IPv4 protocol / IPv6 nextHeader (one
+ * octet); TCP (6) and UDP (17) also carry both ports, other protocols protocolInformation
+ * none. */
 long med_encode_cc(const struct med_header *h, int dir, const uint8_t *pkt, size_t pkt_len,
-		   uint8_t *out, size_t cap);
-long med_encode_iri_event(const struct med_header *h, int iri_type,
-			  const struct med_iri_event *ev, uint8_t *out, size_t cap);
-long med_encode_iri_report(const struct med_header *h, int dir,
-			   const struct med_header_facts *f, uint8_t *out, size_t cap);
+                   uint8_t *out, size_t cap);
+long med_encode_iri_event(const struct med_header *h, int iri_type, const struct med_iri_event *ev,
+                          uint8_t *out, size_t cap);
+long med_encode_iri_report(const struct med_header *h, int dir, const struct med_header_facts *f,
+                           uint8_t *out, size_t cap);
 long med_encode_keepalive(const struct med_header *h, int response, uint8_t *out, size_t cap);
 
 /* Framing: the length of the first BER TLV (a whole PS-PDU) in buf[len]. Returns 0 with
  * *rec_len set when complete, MED_E_SHORT when more bytes are needed, MED_E_BER when the bytes
- * cannot start a PS-PDU (wrong outer tag, indefinite or oversized length > max). */
+ * cannot start a PS-PDU (wrong outer tag, indefinite or oversized length > max). Any definite
+ * length form is accepted, non-minimal ones included (30 84 00 00 00 96). max bounds the
+ * whole record (tag + length octets + contents); max 0 means MED_PSPDU_MAX. A length that
+ * must exceed max is refused as soon as its first octets show it. rec_len NULL: MED_E_BER.
+ * Reads only buf[0..len). */
 int med_frame(const uint8_t *buf, size_t len, size_t max, size_t *rec_len);
 
-enum med_kind { MED_REC_CC = 1, MED_REC_IRI = 2, MED_REC_KEEPALIVE = 3,
-		MED_REC_KEEPALIVE_RESP = 4, MED_REC_OTHER = 5 };
+enum med_kind {
+	MED_REC_CC = 1,
+	MED_REC_IRI = 2,
+	MED_REC_KEEPALIVE = 3,
+	MED_REC_KEEPALIVE_RESP = 4,
+	MED_REC_OTHER = 5
+};
 
 /* A decoded record. pkt is malloc'd (freed by med_record_clear). */
 struct med_record {
-	int kind;                 /* enum med_kind */
-	struct med_header hdr;    /* ts_form reports which time fields were present */
-	int dir;                  /* payloadDirection or MED_DIR_NONE */
+	int kind;              /* enum med_kind */
+	struct med_header hdr; /* ts_form reports which time fields were present */
+	int dir;               /* payloadDirection or MED_DIR_NONE */
 	/* CC */
 	uint8_t *pkt;
 	size_t pkt_len;
 	/* IRI */
-	int iri_type;             /* or 0 when absent */
-	int iri_content;          /* 1 IPIRI event, 2 IPIRIOnly report */
-	struct med_iri_event ev;  /* when iri_content == 1 */
+	int iri_type;                  /* or 0 when absent */
+	int iri_content;               /* 1 IPIRI event, 2 IPIRIOnly report */
+	struct med_iri_event ev;       /* when iri_content == 1 */
 	struct med_header_facts facts; /* when iri_content == 2 */
 };
 
 /* Decodes one whole PS-PDU (len bytes) with the asn1c BER decoder. 0 or MED_E_DECODE with a
- * reason in err. Always call med_record_clear afterwards, also on failure. */
+ * reason in err. Always call med_record_clear afterwards, also on failure.
+ * *out is overwritten without being freed first: clear a record before reusing it. err may be
+ * NULL. Bytes after the PS-PDU are an error (frame with med_frame first). Object ids decode
+ * for any version (5.3.<v>.x, 0.4.0.2.2.5.1.<v>). hdr.ts_form tells which time fields were
+ * present (0: none); with both, ts_sec/ts_usec come from microSecondTimeStamp. A payload
+ * sequence of more than one CCPayload/IRIPayload is refused (lawtap reads one per PDU).
+ * Payloads outside lawtap's profile (other CC/IRI contents, other TRI choices, extension
+ * alternatives) decode as MED_REC_OTHER with the header filled in. */
 int med_decode(const uint8_t *buf, size_t len, struct med_record *out, char *err, size_t errlen);
 void med_record_clear(struct med_record *r);
 

@@ -16,9 +16,8 @@ static void test_hostport(void **state)
 {
 	char host[64], err[128];
 	uint16_t port;
-	assert_int_equal(lt_parse_hostport("127.0.0.1:9000", host, sizeof host, &port, 0, err,
-					   sizeof err),
-			 0);
+	assert_int_equal(
+	    lt_parse_hostport("127.0.0.1:9000", host, sizeof host, &port, 0, err, sizeof err), 0);
 	assert_string_equal(host, "127.0.0.1");
 	assert_int_equal(port, 9000);
 	assert_int_equal(
@@ -28,16 +27,15 @@ static void test_hostport(void **state)
 	assert_int_equal(
 	    lt_parse_hostport("127.0.0.1", host, sizeof host, &port, 0, err, sizeof err), -1);
 	assert_non_null(strstr(err, "host:port"));
-	assert_int_equal(
-	    lt_parse_hostport("h:0", host, sizeof host, &port, 0, err, sizeof err), -1);
-	assert_int_equal(lt_parse_hostport("h:0", host, sizeof host, &port, 1, err, sizeof err),
-			 0);
-	assert_int_equal(
-	    lt_parse_hostport("h:65536", host, sizeof host, &port, 0, err, sizeof err), -1);
-	assert_int_equal(
-	    lt_parse_hostport("h:12x", host, sizeof host, &port, 0, err, sizeof err), -1);
+	assert_int_equal(lt_parse_hostport("h:0", host, sizeof host, &port, 0, err, sizeof err),
+	                 -1);
+	assert_int_equal(lt_parse_hostport("h:0", host, sizeof host, &port, 1, err, sizeof err), 0);
+	assert_int_equal(lt_parse_hostport("h:65536", host, sizeof host, &port, 0, err, sizeof err),
+	                 -1);
+	assert_int_equal(lt_parse_hostport("h:12x", host, sizeof host, &port, 0, err, sizeof err),
+	                 -1);
 	assert_int_equal(lt_parse_hostport("::1:80", host, sizeof host, &port, 0, err, sizeof err),
-			 -1);
+	                 -1);
 	assert_int_equal(lt_parse_hostport("", host, sizeof host, &port, 0, err, sizeof err), -1);
 }
 

@@ -1,0 +1,187 @@
+/* handover/collector/collector.h: lawtap-collector, the LEA's receive side of HI2/HI3.
+ *
+ * Parts (one file each):
+ *   seqtrack.c  sequence tracking per (LIID, CIN, HI): duplicates and gaps
+ *   format.c    names and text forms (time, addresses, JSON strings, LIIDs for logs)
+ *   writers.c   cc.pcap, iri.csv records (plain stdio, the caller owns the FILE)
+ *   stream.c    framing: a bounded buffer that cuts a byte stream into whole PS-PDUs
+ *   store.c     the output directory: routing by kind, de-duplication, counters, summary
+ *   session.c   one HI2/HI3 connection: frame, decode, answer keep-alives, store
+ *   listener.c  the two TLS listeners and their connection threads
+ *   decode_cli.c  `lawtap-collector --decode FILE.ber [--json]`
+ * Errors: 0 or a negative COL_E_*; constructors return NULL with a reason. */
+#ifndef LAWTAP_COLLECTOR_H
+#define LAWTAP_COLLECTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lib/tls.h"
+#include "mediation/codec/pspdu.h"
+
+#define COL_E_ARG (-1)   /* bad argument */
+#define COL_E_NOMEM (-2) /* allocation failed */
+#define COL_E_IO (-3)    /* a write to an output file failed */
+
+/* HI numbers used as keys: sequence numbers run per handover (TS 102 232-1 5.2.5 / 6). */
+#define COL_HI2 2 /* IRI */
+#define COL_HI3 3 /* CC */
+
+/* ---- seqtrack.c: per (LIID, CIN, HI) the lowest sequence number not yet received (all below
+ * it were) plus a sorted set of received ranges above it. Memory is O(streams + holes), not
+ * O(records). Gaps are the numbers from 0 to the highest received that have not arrived
+ * (numbering starts at 0, TS 102 232-1); a gap that fills later is no longer counted. */
+enum { COL_SEQ_NEW = 0, COL_SEQ_DUP = 1 };
+
+struct col_seqtrack;
+
+struct col_seq_stats {
+	const uint8_t *liid;
+	size_t liid_len;
+	uint32_t cin;
+	int hi;              /* COL_HI2 or COL_HI3 */
+	uint64_t records;    /* distinct sequence numbers received */
+	uint32_t first_seq;  /* lowest received */
+	uint32_t last_seq;   /* highest received */
+	uint64_t gaps;       /* numbers in [0, last_seq] still missing */
+	uint64_t duplicates; /* records whose number was already received */
+};
+
+struct col_seqtrack *col_seqtrack_new(void);
+void col_seqtrack_free(struct col_seqtrack *t);
+/* Records seq for a stream (liid_len 1..MED_LIID_MAX). Returns COL_SEQ_NEW, COL_SEQ_DUP, or
+ * COL_E_ARG / COL_E_NOMEM (nothing recorded). Not thread-safe: the caller locks. */
+int col_seqtrack_add(struct col_seqtrack *t, const uint8_t *liid, size_t liid_len, uint32_t cin,
+                     int hi, uint32_t seq);
+/* Statistics of one stream; 0, or -1 when the stream is unknown. */
+int col_seqtrack_get(const struct col_seqtrack *t, const uint8_t *liid, size_t liid_len,
+                     uint32_t cin, int hi, struct col_seq_stats *out);
+size_t col_seqtrack_count(const struct col_seqtrack *t);
+/* Calls fn for every stream in (LIID, CIN, HI) order; stops at fn's first non-zero return,
+ * which is returned. COL_E_NOMEM if sorting could not allocate. */
+int col_seqtrack_foreach(const struct col_seqtrack *t,
+                         int (*fn)(const struct col_seq_stats *st, void *arg), void *arg);
+void col_seqtrack_totals(const struct col_seqtrack *t, uint64_t *gaps, uint64_t *duplicates);
+
+/* Counters of a collector run (or of an offline decode). */
+struct col_counters {
+	uint64_t hi2_records; /* IRI records written (duplicates excluded) */
+	uint64_t hi3_records; /* CC records written */
+	uint64_t keepalives;  /* keep-alives received (and answered, live) */
+	uint64_t decode_errors;
+	uint64_t other;      /* decoded records of other kinds (not written) */
+	uint64_t wrong_port; /* CC on HI2 or IRI on HI3 (written by kind) */
+};
+
+/* Writes the summary (internals.md): one line per stream, then the total line. 0 or COL_E_IO. */
+int col_summary_write(FILE *f, const struct col_seqtrack *t, const struct col_counters *c);
+
+/* ---- format.c ---- */
+#define COL_TIME_LEN 32 /* "2026-11-27T05:40:01.123456Z" + NUL, with room */
+#define COL_ADDR_LEN 48
+/* ISO 8601 UTC with microseconds; "" when the time cannot be represented. */
+void col_fmt_time(char *buf, size_t len, int64_t sec, uint32_t usec);
+/* Textual IPv4 (version 4, 4 bytes) or IPv6 (16 bytes) address; "" for another version. */
+void col_fmt_addr(char *buf, size_t len, int version, const uint8_t *addr);
+/* LIID for logs and summary: printable ASCII as is, other bytes as \xNN, '\' as \\. */
+void col_fmt_liid(char *buf, size_t len, const uint8_t *liid, size_t liid_len);
+const char *col_kind_name(int kind);     /* "cc", "iri", "keepalive", ... */
+const char *col_dir_name(int dir);       /* "toTarget", ..., "" for MED_DIR_NONE */
+const char *col_iri_type_name(int type); /* "begin", "end", "continue", "report", "" */
+const char *col_event_name(int event);   /* accessEventType name, NULL when unknown */
+/* Writes a JSON string literal (with quotes): ", \ and control characters escaped, bytes
+ * >= 0x80 as \u00NN (so any byte string gives valid JSON). */
+void col_json_str(FILE *f, const uint8_t *s, size_t len);
+
+/* ---- writers.c: classic pcap, LINKTYPE_RAW (101), microsecond magic, snaplen 262144 ---- */
+#define COL_PCAP_LINKTYPE_RAW 101
+#define COL_PCAP_SNAPLEN 262144
+int col_pcap_header(FILE *f);
+/* One packet record; caplen = len = pkt_len (at most COL_PCAP_SNAPLEN, else COL_E_ARG);
+ * the time is clamped to the 32-bit pcap range. 0 or COL_E_IO. */
+int col_pcap_write(FILE *f, int64_t sec, uint32_t usec, const uint8_t *pkt, size_t pkt_len);
+/* The CSV header line "liid,cin,seq,time,iri_type,event,username,src,dst,sport,dport,proto". */
+int col_csv_header(FILE *f);
+/* One CSV field (RFC 4180): quoted when it holds , " CR LF or starts/ends with a space;
+ * quotes doubled. */
+int col_csv_field(FILE *f, const char *s, size_t len);
+/* One IRI record as a CSV line. IPIRI events: event = accessEventType name, username, src =
+ * targetIPAddress when present. IPIRIOnly reports: event "headerReport", src/dst addresses,
+ * ports for TCP/UDP, proto = IP protocol number. 0 or COL_E_IO. */
+int col_csv_iri(FILE *f, const struct med_record *r);
+
+/* ---- stream.c: framing through a bounded buffer of MED_PSPDU_MAX bytes ---- */
+struct col_stream;
+struct col_stream *col_stream_new(void);
+void col_stream_free(struct col_stream *s);
+/* Where the next bytes go: returns the free space and its size (0 when full). */
+uint8_t *col_stream_space(struct col_stream *s, size_t *room);
+void col_stream_commit(struct col_stream *s, size_t n);
+/* Copies up to n bytes in; returns how many were taken. */
+size_t col_stream_feed(struct col_stream *s, const uint8_t *data, size_t n);
+/* The next whole record: 0 with *rec and *rec_len (valid until the next space/feed call) and *off
+ * (its offset in the stream); MED_E_SHORT when more bytes are needed; MED_E_BER when the bytes
+ * at *off cannot start a PS-PDU (the stream is then unusable). */
+int col_stream_next(struct col_stream *s, const uint8_t **rec, size_t *rec_len, uint64_t *off);
+size_t col_stream_pending(const struct col_stream *s);  /* buffered bytes not yet framed */
+uint64_t col_stream_offset(const struct col_stream *s); /* offset of the first of them */
+
+/* ---- store.c: the output directory (thread-safe: one mutex around all writers) ---- */
+struct col_store;
+/* Creates dir if missing and opens cc.pcap, iri.csv, hi2.ber, hi3.ber for appending (headers
+ * written into empty files; an existing cc.pcap must be ours: LINKTYPE_RAW, µs). Existing
+ * hi2.ber/hi3.ber are read back first so that records already stored count as received
+ * (de-duplication survives a restart). NULL with the reason in err. */
+struct col_store *col_store_open(const char *dir, char *err, size_t errlen);
+/* Stores one decoded CC or IRI record received on handover hi (COL_HI2/COL_HI3) from conn (for
+ * logs): a record whose (LIID, CIN, HI by kind, seq) was already received is counted and
+ * dropped; otherwise its bytes go to hi2.ber (IRI) or hi3.ber (CC) and it is written to iri.csv
+ * or cc.pcap. Returns COL_SEQ_NEW, COL_SEQ_DUP, or a negative COL_E_*. */
+int col_store_record(struct col_store *s, int hi, const char *conn, const uint8_t *bytes,
+                     size_t len, const struct med_record *r);
+void col_store_count(struct col_store *s, int what); /* COL_COUNT_* */
+enum { COL_COUNT_KEEPALIVE = 1, COL_COUNT_DECODE_ERROR, COL_COUNT_OTHER };
+void col_store_counters(struct col_store *s, struct col_counters *out);
+/* Flushes the stdio buffers of every output. 0 or COL_E_IO. */
+int col_store_flush(struct col_store *s);
+/* Rewrites DIR/summary.txt (written to a temporary file, then renamed). 0 or COL_E_IO. */
+int col_store_write_summary(struct col_store *s);
+/* Flushes, rewrites the summary, closes. Accepts NULL. */
+void col_store_close(struct col_store *s);
+
+/* ---- session.c: one connection's receive path, without the socket ---- */
+struct col_session {
+	struct col_stream *stream;
+	struct col_store *store; /* NULL: records are decoded, passed to tap, not stored */
+	int hi;                  /* COL_HI2 or COL_HI3 */
+	char name[96];           /* "hi3 127.0.0.1:40000" for logs */
+	/* Sends a keep-alive response; 0 or -1 (link failed). NULL: not answered. */
+	int (*reply)(void *arg, const uint8_t *buf, size_t len);
+	void *reply_arg;
+	/* Optional: sees every decoded record (fuzzing, tests). */
+	void (*tap)(void *arg, const uint8_t *bytes, size_t len, const struct med_record *r);
+	void *tap_arg;
+	uint64_t records, keepalives;
+	int warned_port; /* a wrong-handover warning was logged (then only debug) */
+};
+/* Frames, decodes and handles every whole record buffered in cs->stream. Returns 0 (wants more
+ * bytes) or -1 when the connection must be dropped (garbage or undecodable record: logged with
+ * the offset and counted as a decode error; or the keep-alive response could not be sent). */
+int col_session_drain(struct col_session *cs);
+
+/* ---- listener.c ---- */
+struct col_server;
+/* Starts the HI2 and HI3 TLS listeners (clients must present a mediator certificate of tls->ca)
+ * with a thread per connection. NULL with the reason in err. */
+struct col_server *col_server_start(const char *hi2, const char *hi3, const struct lt_tls_conf *tls,
+                                    struct col_store *store, char *err, size_t errlen);
+/* Stops accepting, ends every connection (records already buffered are handled), joins. */
+void col_server_stop(struct col_server *s);
+
+/* ---- decode_cli.c ---- */
+/* Decodes path offline to stdout (one line per record, JSON lines with json != 0), then the
+ * summary. Returns the exit status: 0 if every record decoded, 1 otherwise (reason on stderr). */
+int col_decode_file(const char *path, int json);
+
+#endif

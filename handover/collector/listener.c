@@ -1,0 +1,287 @@
+/* The HI2 and HI3 TLS listeners: one accept thread per port, one thread per connection. The
+ * mediator is the TLS client and must present a certificate of the mediator role. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "lib/log.h"
+#include "lib/net.h"
+#include "lib/timeutil.h"
+
+#define MAX_CONNS 64
+#define POLL_MS 200        /* how often blocked threads look at the stop flag */
+#define HANDSHAKE_MS 10000 /* a client that does not finish the handshake in time is dropped */
+#define STOP_READ_MS 2000  /* after stop: keep reading what is in flight for at most this */
+
+struct listener {
+	struct col_server *srv;
+	int fd, hi;
+	pthread_t th;
+	int started;
+};
+
+struct col_server {
+	SSL_CTX *ctx;
+	struct col_store *store;
+	atomic_int stop;
+	struct listener l[2];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int active;
+	int fds[MAX_CONNS]; /* sockets of live connections, -1 = free */
+};
+
+struct conn {
+	struct col_server *srv;
+	int fd, hi, slot;
+};
+
+static void peer_name(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+			port = ntohs(a->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+			port = ntohs(a->sin6_port);
+		}
+	}
+	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
+}
+
+static int tls_reply(void *arg, const uint8_t *buf, size_t len)
+{
+	return lt_tls_write_all(arg, buf, len);
+}
+
+static void release(struct conn *c)
+{
+	struct col_server *srv = c->srv;
+	pthread_mutex_lock(&srv->mu);
+	srv->fds[c->slot] = -1;
+	srv->active--;
+	pthread_cond_broadcast(&srv->cv);
+	pthread_mutex_unlock(&srv->mu);
+}
+
+static void receive(struct col_server *srv, struct col_session *cs, SSL *ssl)
+{
+	int64_t stop_at = 0;
+	for (;;) {
+		char why[128] = "";
+		size_t room;
+		uint8_t *p = col_stream_space(cs->stream, &room);
+		long n = lt_tls_read(ssl, p, room, POLL_MS, why, sizeof why);
+		if (n > 0) {
+			col_stream_commit(cs->stream, (size_t)n);
+			if (col_session_drain(cs) != 0)
+				return;
+		} else if (n < 0) {
+			if (col_stream_pending(cs->stream) > 0)
+				lt_warn("%s: closed in the middle of a record at offset %llu (%zu "
+				        "bytes "
+				        "discarded)",
+				        cs->name, (unsigned long long)col_stream_offset(cs->stream),
+				        col_stream_pending(cs->stream));
+			lt_info("%s: closed (%s) after %llu records, %llu keep-alives", cs->name,
+			        why[0] ? why : "EOF", (unsigned long long)cs->records,
+			        (unsigned long long)cs->keepalives);
+			return;
+		}
+		if (!atomic_load(&srv->stop))
+			continue;
+		/* Stopping: take what is in flight until the link is idle, for a bounded time. */
+		if (!stop_at)
+			stop_at = lt_now_ms() + STOP_READ_MS;
+		if (n == 0 || lt_now_ms() >= stop_at) {
+			lt_info("%s: closing at shutdown after %llu records, %llu keep-alives",
+			        cs->name, (unsigned long long)cs->records,
+			        (unsigned long long)cs->keepalives);
+			return;
+		}
+	}
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct col_server *srv = c->srv;
+	struct col_session cs;
+	char peer[80], why[256] = "";
+	memset(&cs, 0, sizeof cs);
+	peer_name(c->fd, peer, sizeof peer);
+	snprintf(cs.name, sizeof cs.name, "hi%d %s", c->hi, peer);
+	SSL *ssl = lt_tls_accept(srv->ctx, c->fd, LT_ROLE_MEDIATOR, HANDSHAKE_MS, why, sizeof why);
+	if (!ssl) {
+		lt_warn("%s: connection refused: %s", cs.name,
+		        why[0] ? why : "TLS handshake failed");
+		release(c);
+		close(c->fd);
+		free(c);
+		return NULL;
+	}
+	char subj[256] = "";
+	lt_tls_peer_subject(ssl, subj, sizeof subj);
+	lt_info("%s: mediator connected (%s)", cs.name, subj);
+	cs.stream = col_stream_new();
+	cs.store = srv->store;
+	cs.hi = c->hi;
+	cs.reply = tls_reply;
+	cs.reply_arg = ssl;
+	if (!cs.stream)
+		lt_err("%s: out of memory", cs.name);
+	else
+		receive(srv, &cs, ssl);
+	col_stream_free(cs.stream);
+	release(c);
+	lt_tls_close(ssl);
+	free(c);
+	return NULL;
+}
+
+static void accept_one(struct listener *l, int fd)
+{
+	struct col_server *srv = l->srv;
+	struct conn *c = calloc(1, sizeof *c);
+	int slot = -1;
+	pthread_mutex_lock(&srv->mu);
+	for (int i = 0; i < MAX_CONNS && c; i++) {
+		if (srv->fds[i] < 0) {
+			slot = i;
+			srv->fds[i] = fd;
+			srv->active++;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&srv->mu);
+	if (slot < 0) {
+		char peer[80];
+		peer_name(fd, peer, sizeof peer);
+		lt_warn("hi%d %s: connection refused: %s", l->hi, peer,
+		        c ? "too many connections" : "out of memory");
+		close(fd);
+		free(c);
+		return;
+	}
+	*c = (struct conn){srv, fd, l->hi, slot};
+	pthread_attr_t attr;
+	pthread_t th;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, conn_main, c) != 0) {
+		lt_err("hi%d: cannot start a connection thread", l->hi);
+		release(c);
+		close(fd);
+		free(c);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static void *listen_main(void *arg)
+{
+	struct listener *l = arg;
+	while (!atomic_load(&l->srv->stop)) {
+		int fd = lt_tcp_accept(l->fd, POLL_MS);
+		if (fd >= 0) {
+			accept_one(l, fd);
+		} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+			lt_err("hi%d: accept failed: %s", l->hi, strerror(errno));
+			struct timespec ts = {0, 100 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
+}
+
+struct col_server *col_server_start(const char *hi2, const char *hi3, const struct lt_tls_conf *tls,
+                                    struct col_store *store, char *err, size_t errlen)
+{
+	struct col_server *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	atomic_init(&s->stop, 0);
+	s->store = store;
+	for (int i = 0; i < MAX_CONNS; i++)
+		s->fds[i] = -1;
+	s->l[0].fd = s->l[1].fd = -1;
+	char why[256];
+	s->ctx = lt_tls_ctx_new(tls, 1, why, sizeof why);
+	if (!s->ctx) {
+		snprintf(err, errlen, "TLS: %s", why);
+		goto fail;
+	}
+	const char *addr[2] = {hi2, hi3};
+	for (int i = 0; i < 2; i++) {
+		struct listener *l = &s->l[i];
+		l->srv = s;
+		l->hi = i == 0 ? COL_HI2 : COL_HI3;
+		l->fd = lt_tcp_listen(addr[i], why, sizeof why);
+		if (l->fd < 0) {
+			snprintf(err, errlen, "hi%d %s: %s", l->hi, addr[i], why);
+			goto fail;
+		}
+		lt_info("hi%d: listening on %s (port %d)", l->hi, addr[i],
+		        lt_tcp_local_port(l->fd));
+	}
+	for (int i = 0; i < 2; i++) {
+		if (pthread_create(&s->l[i].th, NULL, listen_main, &s->l[i]) != 0) {
+			snprintf(err, errlen, "cannot start the listener threads");
+			goto fail;
+		}
+		s->l[i].started = 1;
+	}
+	return s;
+fail:
+	col_server_stop(s);
+	return NULL;
+}
+
+void col_server_stop(struct col_server *s)
+{
+	if (!s)
+		return;
+	atomic_store(&s->stop, 1);
+	for (int i = 0; i < 2; i++) {
+		if (s->l[i].started)
+			pthread_join(s->l[i].th, NULL);
+		if (s->l[i].fd >= 0)
+			close(s->l[i].fd);
+	}
+	/* Connections notice the flag within POLL_MS (+ STOP_READ_MS when busy); a handshake in
+	 * progress is cut short after a grace period. */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STOP_READ_MS / 1000 + 1;
+	pthread_mutex_lock(&s->mu);
+	while (s->active > 0 && pthread_cond_timedwait(&s->cv, &s->mu, &until) == 0)
+		;
+	for (int i = 0; i < MAX_CONNS && s->active > 0; i++)
+		if (s->fds[i] >= 0)
+			shutdown(s->fds[i], SHUT_RDWR);
+	while (s->active > 0)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	lt_tls_ctx_free(s->ctx);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}

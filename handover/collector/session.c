@@ -1,0 +1,130 @@
+/* One HI2/HI3 connection's receive path: frame, decode, answer keep-alives, store. The socket
+ * stays outside (listener.c), so the fuzz target drives exactly this code. */
+#include <string.h>
+
+#include "collector.h"
+#include "lib/log.h"
+#include "lib/timeutil.h"
+
+/* TS 102 232-1 / standards.md: the answer carries the request's sequence number, LIID, country
+ * codes and operator id; the time is ours. */
+static int answer_keepalive(struct col_session *cs, const struct med_record *r)
+{
+	uint8_t out[512];
+	struct med_header h = r->hdr;
+	uint32_t ns;
+	lt_wallclock(&h.ts_sec, &ns);
+	h.ts_usec = ns / 1000;
+	if (h.ts_form != MED_TS_MICRO && h.ts_form != MED_TS_GENERALIZED &&
+	    h.ts_form != MED_TS_BOTH)
+		h.ts_form = MED_TS_MICRO;
+	h.ts_qual = MED_TSQ_NONE;
+	long n = med_encode_keepalive(&h, 1, out, sizeof out);
+	if (n <= 0) {
+		lt_err("%s: cannot encode the keep-alive response to seq %u (error %ld)", cs->name,
+		       r->hdr.seq, n);
+		return -1;
+	}
+	if (!cs->reply)
+		return 0;
+	/* The answer tells the mediator everything before it arrived: hand it to the kernel first,
+	 * so a confirmed record is in the files even if this process dies right after. */
+	if (cs->store && col_store_flush(cs->store) != 0) {
+		lt_err("%s: outputs cannot be flushed; not answering the keep-alive", cs->name);
+		return -1;
+	}
+	if (cs->reply(cs->reply_arg, out, (size_t)n) != 0) {
+		lt_warn("%s: sending the keep-alive response failed", cs->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int handle(struct col_session *cs, const uint8_t *rec, size_t len, uint64_t off,
+                  struct med_record *r)
+{
+	char liid[4 * MED_LIID_MAX + 1];
+	if (cs->tap)
+		cs->tap(cs->tap_arg, rec, len, r);
+	switch (r->kind) {
+	case MED_REC_KEEPALIVE:
+		cs->keepalives++;
+		if (cs->store)
+			col_store_count(cs->store, COL_COUNT_KEEPALIVE);
+		lt_debug("%s: keep-alive seq %u", cs->name, r->hdr.seq);
+		return answer_keepalive(cs, r);
+	case MED_REC_CC:
+	case MED_REC_IRI: {
+		int khi = r->kind == MED_REC_CC ? COL_HI3 : COL_HI2;
+		cs->records++;
+		if (khi != cs->hi) {
+			col_fmt_liid(liid, sizeof liid, r->hdr.liid, r->hdr.liid_len);
+			lt_log(
+			    cs->warned_port++ ? LT_LOG_DEBUG : LT_LOG_WARN,
+			    "%s: %s record (liid %s seq %u) at offset %llu on the wrong handover; "
+			    "stored with hi%d",
+			    cs->name, col_kind_name(r->kind), liid, r->hdr.seq,
+			    (unsigned long long)off, khi);
+		}
+		if (!cs->store)
+			return 0;
+		int rc = col_store_record(cs->store, cs->hi, cs->name, rec, len, r);
+		if (rc == COL_SEQ_DUP) {
+			col_fmt_liid(liid, sizeof liid, r->hdr.liid, r->hdr.liid_len);
+			lt_debug("%s: duplicate %s liid %s cin %u seq %u dropped", cs->name,
+			         col_kind_name(r->kind), liid, r->hdr.cin, r->hdr.seq);
+		}
+		/* A record that cannot be stored must not be confirmed: drop the link, the
+		 * mediator keeps it spooled. */
+		return rc < 0 ? -1 : 0;
+	}
+	case MED_REC_KEEPALIVE_RESP:
+		lt_info("%s: unexpected keep-alive response (seq %u) ignored", cs->name,
+		        r->hdr.seq);
+		return 0;
+	default:
+		if (cs->store)
+			col_store_count(cs->store, COL_COUNT_OTHER);
+		lt_info("%s: record of an unsupported kind at offset %llu ignored", cs->name,
+		        (unsigned long long)off);
+		return 0;
+	}
+}
+
+int col_session_drain(struct col_session *cs)
+{
+	for (;;) {
+		const uint8_t *rec = NULL;
+		size_t len = 0;
+		uint64_t off = 0;
+		int rc = col_stream_next(cs->stream, &rec, &len, &off);
+		if (rc == MED_E_SHORT)
+			return 0;
+		if (rc != 0) {
+			lt_err(
+			    "%s: offset %llu: not the start of a PS-PDU (bad BER tag or length); "
+			    "dropping the connection",
+			    cs->name, (unsigned long long)off);
+			if (cs->store)
+				col_store_count(cs->store, COL_COUNT_DECODE_ERROR);
+			return -1;
+		}
+		struct med_record r;
+		char why[160] = "";
+		memset(&r, 0, sizeof r);
+		if (med_decode(rec, len, &r, why, sizeof why) != 0) {
+			med_record_clear(&r);
+			lt_err("%s: offset %llu: record of %zu bytes does not decode: %s; dropping "
+			       "the "
+			       "connection",
+			       cs->name, (unsigned long long)off, len, why[0] ? why : "invalid");
+			if (cs->store)
+				col_store_count(cs->store, COL_COUNT_DECODE_ERROR);
+			return -1;
+		}
+		rc = handle(cs, rec, len, off, &r);
+		med_record_clear(&r);
+		if (rc != 0)
+			return -1;
+	}
+}

@@ -1,0 +1,375 @@
+/* handover/deliver.c: the delivery thread of one handover (LEA x HI2|HI3).
+ * States: down -> connecting (TCP + TLS, peer must hold the LEA role) -> up -> (failure)
+ * backoff (capped full jitter) -> connecting ... In "up" the thread writes batches of whole
+ * records, sends keep-alives (idle, confirming, draining) and reads only keep-alive responses. */
+#include "ho_int.h"
+
+#include "lib/log.h"
+#include "lib/net.h"
+#include "lib/timeutil.h"
+#include "lib/tls.h"
+#include "mediation/codec/pspdu.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <openssl/err.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CONNECT_TIMEOUT_MS 5000
+#define HANDSHAKE_TIMEOUT_MS 10000
+#define IO_TIMEOUT_S 10
+#define POLL_MS 50
+#define RBUF_MAX 4096 /* a keep-alive response is ~60 bytes; anything bigger is wrong anyway */
+#define FAIL_LOG_EVERY_MS 60000
+
+/* Per-connection state of the thread. */
+struct session {
+	SSL *ssl;
+	uint32_t ka_seq; /* next keep-alive sequence number on this connection */
+	int ka_out;      /* a keep-alive waits for its response */
+	uint32_t ka_want;
+	uint64_t ka_mark_abs, ka_mark_rec; /* what the outstanding keep-alive confirms */
+	int64_t ka_deadline;
+	int64_t last_write;
+	uint8_t rbuf[RBUF_MAX];
+	size_t rlen;
+	int64_t connected_at;
+	int healthy;   /* a keep-alive was answered on this connection */
+	char why[256]; /* why the link is being dropped */
+};
+
+static void timed_wait(struct ho_link *l, int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+}
+
+static SSL *link_connect(struct ho_link *l, char *why, size_t whylen)
+{
+	const char *addr = l->lea->addr[l->hi];
+	int fd = lt_tcp_connect(addr, CONNECT_TIMEOUT_MS, why, whylen);
+	if (fd < 0)
+		return NULL;
+	/* Bound every blocking write/read so a stuck LEA cannot hang the thread forever. */
+	struct timeval tv = {IO_TIMEOUT_S, 0};
+	if (l->lea->keepalive_timeout > IO_TIMEOUT_S)
+		tv.tv_sec = l->lea->keepalive_timeout;
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	SSL *ssl =
+	    lt_tls_connect(l->ho->ssl_ctx, fd, LT_ROLE_LEA, HANDSHAKE_TIMEOUT_MS, why, whylen);
+	if (!ssl)
+		close(fd);
+	return ssl;
+}
+
+/* A read that never waits: like lt_tls_read with timeout 0, but a TLS record without
+ * application data (a TLS 1.3 session ticket from a non-lawtap LEMF) is "nothing yet" instead
+ * of a blocking wait for the next record. >0 bytes, 0 nothing, -1 closed or failed. */
+static long link_read(SSL *ssl, void *buf, size_t len, char *why, size_t whylen)
+{
+	if (SSL_pending(ssl) == 0) {
+		struct pollfd p = {.fd = SSL_get_fd(ssl), .events = POLLIN};
+		int pr = poll(&p, 1, 0);
+		if (pr == 0 || (pr < 0 && errno == EINTR))
+			return 0;
+		if (pr < 0) {
+			snprintf(why, whylen, "poll: %s", strerror(errno));
+			return -1;
+		}
+	}
+	SSL_clear_mode(ssl, SSL_MODE_AUTO_RETRY);
+	ERR_clear_error();
+	int n = SSL_read(ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	if (n > 0)
+		return n;
+	int e = SSL_get_error(ssl, n);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return 0;
+	if (e == SSL_ERROR_ZERO_RETURN)
+		snprintf(why, whylen, "peer closed the connection");
+	else if (e == SSL_ERROR_SYSCALL)
+		snprintf(why, whylen, "connection lost: %s",
+		         errno ? strerror(errno) : "unexpected EOF");
+	else
+		snprintf(why, whylen, "TLS error: %s",
+		         ERR_reason_error_string(ERR_peek_error())
+		             ? ERR_reason_error_string(ERR_peek_error())
+		             : "unknown");
+	ERR_clear_error();
+	return -1;
+}
+
+/* Reads whatever the LEA sent; only keep-alive responses to our outstanding keep-alive are
+ * allowed (OpenLI's rule: anything else drops the link). 0 or -1 (logged). */
+static int read_responses(struct ho_link *l, struct session *s)
+{
+	char why[256] = "";
+	long n = link_read(s->ssl, s->rbuf + s->rlen, sizeof s->rbuf - s->rlen, why, sizeof why);
+	if (n < 0) {
+		snprintf(s->why, sizeof s->why, "link lost: %.200s",
+		         why[0] ? why : "connection closed");
+		return -1;
+	}
+	s->rlen += (size_t)n;
+	while (s->rlen > 0) {
+		size_t rec = 0;
+		int rc = med_frame(s->rbuf, s->rlen, sizeof s->rbuf, &rec);
+		if (rc == MED_E_SHORT) {
+			if (s->rlen == sizeof s->rbuf) {
+				snprintf(s->why, sizeof s->why,
+				         "oversized data from the LEA, rebuilding the link");
+				return -1;
+			}
+			return 0;
+		}
+		if (rc != 0) {
+			snprintf(
+			    s->why, sizeof s->why,
+			    "unexpected data from the LEA (not a PS-PDU), rebuilding the link");
+			return -1;
+		}
+		if (ho_ka_check(s->rbuf, rec, s->ka_out, s->ka_want, why, sizeof why) != 0) {
+			snprintf(s->why, sizeof s->why, "%.200s, rebuilding the link", why);
+			return -1;
+		}
+		pthread_mutex_lock(&l->mu);
+		ho_queue_confirm(&l->q, s->ka_mark_abs, s->ka_mark_rec);
+		pthread_mutex_unlock(&l->mu);
+		lt_debug("%s: keep-alive %u answered", l->name, s->ka_want);
+		s->ka_out = 0;
+		s->healthy = 1;
+		memmove(s->rbuf, s->rbuf + rec, s->rlen - rec);
+		s->rlen -= rec;
+	}
+	return 0;
+}
+
+static int send_keepalive(struct ho_link *l, struct session *s, uint8_t *buf, size_t cap)
+{
+	long n = ho_ka_build(l, s->ka_seq, buf, cap);
+	if (n < 0) {
+		lt_err("%s: cannot encode a keep-alive (code %ld)", l->name, n);
+		return -1;
+	}
+	if (lt_tls_write_all(s->ssl, buf, (size_t)n) != 0) {
+		snprintf(s->why, sizeof s->why, "link lost while sending a keep-alive");
+		return -1;
+	}
+	int64_t now = lt_now_ms();
+	pthread_mutex_lock(&l->mu);
+	s->ka_mark_abs = ho_queue_sent_abs(&l->q);
+	s->ka_mark_rec = l->q.rec_sent;
+	l->keepalives++;
+	pthread_mutex_unlock(&l->mu);
+	s->ka_out = 1;
+	s->ka_want = s->ka_seq++;
+	s->ka_deadline = now + (int64_t)l->lea->keepalive_timeout * 1000;
+	s->last_write = now;
+	return 0;
+}
+
+/* One step of an established link. 0 to go on, -1 to drop the link. */
+static int link_step(struct ho_link *l, struct session *s, uint8_t *batch)
+{
+	if (read_responses(l, s) != 0)
+		return -1;
+	int64_t now = lt_now_ms();
+	if (s->ka_out && now >= s->ka_deadline) {
+		snprintf(s->why, sizeof s->why,
+		         "no keep-alive response within %d s, rebuilding the link",
+		         l->lea->keepalive_timeout);
+		return -1;
+	}
+	pthread_mutex_lock(&l->mu);
+	size_t n = ho_queue_take(&l->q, batch, HO_BATCH_MAX);
+	size_t unconf = ho_queue_unconfirmed(&l->q);
+	int unsent = ho_queue_has_unsent(&l->q);
+	int stopping = l->stopping, abort = l->abort;
+	pthread_mutex_unlock(&l->mu);
+	if (abort)
+		return 0;
+	if (n > 0) {
+		if (lt_tls_write_all(s->ssl, batch, n) != 0) {
+			snprintf(s->why, sizeof s->why, "link lost while writing records");
+			return -1;
+		}
+		s->last_write = now = lt_now_ms();
+	}
+	/* Keep-alives: after keepalive_idle of idleness (TS 102 232-1 TIME1); to confirm (and
+	 * free) what was written once HO_CONFIRM_BYTES wait for it, even under steady traffic;
+	 * and when draining. A batch ends on a record boundary, so a keep-alive may follow. */
+	int idle = n == 0 && l->lea->keepalive_idle > 0 &&
+	           now - s->last_write >= (int64_t)l->lea->keepalive_idle * 1000;
+	if (!s->ka_out && (unconf >= HO_CONFIRM_BYTES ||
+	                   (!unsent && n == 0 && (idle || (stopping && unconf > 0)))))
+		return send_keepalive(l, s, batch, HO_BATCH_MAX);
+	if (n > 0)
+		return 0;
+	pthread_mutex_lock(&l->mu);
+	if (!ho_queue_has_unsent(&l->q) && !l->abort && !(l->stopping && ho_queue_empty(&l->q)))
+		timed_wait(l, POLL_MS);
+	pthread_mutex_unlock(&l->mu);
+	return 0;
+}
+
+static void session_close(struct session *s)
+{
+	lt_tls_close(s->ssl);
+	s->ssl = NULL;
+	s->ka_out = 0;
+	s->rlen = 0;
+}
+
+/* A connection that dropped before it proved itself (a keep-alive answered, or
+ * HEALTHY_AFTER_MS up) does not reset the backoff, and after FLAP_QUIET drops in a row the
+ * connect/drop messages are replaced by one summary per FAIL_LOG_EVERY_MS. */
+#define HEALTHY_AFTER_MS 30000
+#define FLAP_QUIET 3
+
+struct backoff {
+	int attempt;  /* 0: connect now */
+	int failures; /* connect failures in a row */
+	int flaps;    /* unhealthy drops in a row */
+	int64_t last_log;
+};
+
+static void on_connect_failed(struct ho_link *l, struct backoff *b, const char *why)
+{
+	int64_t now = lt_now_ms();
+	b->failures++;
+	if (b->failures == 1 || now - b->last_log >= FAIL_LOG_EVERY_MS) {
+		if (strstr(why, l->lea->addr[l->hi]))
+			lt_warn("%s: attempt %d: %s", l->name, b->failures, why);
+		else
+			lt_warn("%s: cannot connect to %s (attempt %d): %s", l->name,
+			        l->lea->addr[l->hi], b->failures, why);
+		b->last_log = now;
+	}
+	if (b->attempt < 30)
+		b->attempt++;
+}
+
+static void on_connected(struct ho_link *l, struct backoff *b, struct session *s)
+{
+	pthread_mutex_lock(&l->mu);
+	ho_queue_rewind(&l->q);
+	uint64_t resend = l->q.rec_end - l->q.rec_conf;
+	pthread_mutex_unlock(&l->mu);
+	if (b->flaps < FLAP_QUIET) {
+		lt_info("%s: connected to %s%s", l->name, l->lea->addr[l->hi],
+		        b->failures ? " (after failures)" : "");
+		if (resend)
+			lt_info("%s: %llu unconfirmed or queued records to send", l->name,
+			        (unsigned long long)resend);
+	}
+	b->failures = 0;
+	s->ka_seq = 0;
+	s->healthy = 0;
+	s->connected_at = s->last_write = lt_now_ms();
+}
+
+static void on_dropped(struct ho_link *l, struct backoff *b, struct session *s)
+{
+	int64_t now = lt_now_ms();
+	int healthy = s->healthy || now - s->connected_at >= HEALTHY_AFTER_MS;
+	if (healthy) {
+		b->flaps = 0;
+		b->attempt = 1;
+	} else {
+		b->flaps++;
+		if (b->attempt < 30)
+			b->attempt++;
+	}
+	if (b->flaps <= FLAP_QUIET) {
+		lt_warn("%s: %s", l->name, s->why);
+		if (b->flaps == FLAP_QUIET)
+			b->last_log = now;
+	} else if (now - b->last_log >= FAIL_LOG_EVERY_MS) {
+		lt_warn("%s: link unstable, %d drops in a row, last: %s", l->name, b->flaps,
+		        s->why);
+		b->last_log = now;
+	}
+	session_close(s);
+	pthread_mutex_lock(&l->mu);
+	l->reconnects++;
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* Waits out the backoff; returns 1 when the wait was cut short by abort or a finished drain. */
+static int backoff_wait(struct ho_link *l, const struct backoff *b)
+{
+	int64_t cap = (int64_t)l->lea->reconnect_max * 1000;
+	pthread_mutex_lock(&l->mu);
+	int was_stopping = l->stopping;
+	if (was_stopping && cap > 2000)
+		cap = 2000; /* draining: try often within drain_timeout */
+	int64_t until = lt_now_ms() + lt_backoff_ms(b->attempt - 1, 1000, cap);
+	/* A drain starting meanwhile ends the wait: try the LEA once more right away. */
+	while (!l->abort && !(l->stopping && ho_queue_empty(&l->q)) &&
+	       l->stopping == was_stopping && lt_now_ms() < until)
+		timed_wait(l, until - lt_now_ms());
+	int cut = l->abort || (l->stopping && ho_queue_empty(&l->q));
+	pthread_mutex_unlock(&l->mu);
+	return cut;
+}
+
+void *ho_link_main(void *arg)
+{
+	struct ho_link *l = arg;
+	struct session *s = calloc(1, sizeof *s);
+	uint8_t *batch = malloc(HO_BATCH_MAX);
+	struct backoff b = {0, 0, 0, 0};
+	char why[256];
+	if (!s || !batch) {
+		lt_err("%s: out of memory, handover not started", l->name);
+		goto out;
+	}
+	for (;;) {
+		pthread_mutex_lock(&l->mu);
+		int finish = l->abort || (l->stopping && ho_queue_empty(&l->q));
+		pthread_mutex_unlock(&l->mu);
+		if (finish)
+			break;
+		if (!s->ssl) {
+			if (b.attempt > 0 && backoff_wait(l, &b))
+				continue;
+			why[0] = '\0';
+			s->ssl = link_connect(l, why, sizeof why);
+			if (!s->ssl) {
+				on_connect_failed(l, &b, why);
+				continue;
+			}
+			on_connected(l, &b, s);
+		}
+		if (link_step(l, s, batch) != 0)
+			on_dropped(l, &b, s);
+	}
+out:
+	if (s) {
+		if (s->ssl)
+			session_close(s);
+		free(s);
+	}
+	free(batch);
+	pthread_mutex_lock(&l->mu);
+	l->done = 1;
+	pthread_mutex_unlock(&l->mu);
+	pthread_mutex_lock(&l->ho->mu);
+	pthread_cond_broadcast(&l->ho->done_cv);
+	pthread_mutex_unlock(&l->ho->mu);
+	return NULL;
+}

@@ -1,0 +1,451 @@
+/* mediation/config.c: the mediator's YAML config (docs/internals.md, "lawtap-mediator").
+ * Every key is known, every value is checked; a message names file, line, key path, problem. */
+#include "mediation.h"
+
+#include "lib/conf.h"
+#include "lib/net.h"
+#include "lib/timeutil.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const top_keys[] = {"mediator", "leas", "warrants", NULL};
+static const char *const med_keys[] = {
+    "x2x3_listen", "tasking_listen", "operator_id", "network_element_id",
+    "state_dir",   "drain_timeout",  "tls",         NULL};
+static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
+static const char *const lea_keys[] = {"id",
+                                       "country",
+                                       "hi2",
+                                       "hi3",
+                                       "timestamp",
+                                       "keepalive_idle",
+                                       "keepalive_timeout",
+                                       "keepalive_liid",
+                                       "reconnect_max",
+                                       NULL};
+static const char *const warrant_keys[] = {"liid", "country", "lea", "target_name", "targets",
+                                           "mode", "start",   "end", NULL};
+
+/* "<file>:<line>: <path>[.key]: <problem>". */
+__attribute__((format(printf, 5, 6))) static int kerr(const struct lt_conf_node *map,
+                                                      const char *key, char *err, size_t errlen,
+                                                      const char *fmt, ...)
+{
+	char problem[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(problem, sizeof problem, fmt, ap);
+	va_end(ap);
+	const struct lt_conf_node *v = key ? lt_conf_get(map, key) : NULL;
+	const char *pp = lt_conf_path(map);
+	if (key)
+		snprintf(err, errlen, "%s:%d: %s%s%s: %s", lt_conf_doc_name(map),
+		         lt_conf_line(v ? v : map), pp, *pp ? "." : "", key, problem);
+	else
+		snprintf(err, errlen, "%s:%d: %s: %s", lt_conf_doc_name(map), lt_conf_line(map),
+		         *pp ? pp : "(root)", problem);
+	return -1;
+}
+
+/* A member that must be a mapping or a sequence. 0, 1 when absent and optional, -1. */
+static int get_node(const struct lt_conf_node *map, const char *key, enum lt_conf_kind kind,
+                    int req, const struct lt_conf_node **out, char *err, size_t errlen)
+{
+	const struct lt_conf_node *n = lt_conf_get(map, key);
+	if (!n) {
+		if (req)
+			return kerr(map, key, err, errlen, "missing");
+		return 1;
+	}
+	if (lt_conf_kind(n) != kind)
+		return kerr(map, key, err, errlen, "expected a %s",
+		            kind == LT_CONF_MAP ? "mapping" : "list");
+	*out = n;
+	return 0;
+}
+
+static int is_visible(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+			return 0;
+	return 1;
+}
+
+static int is_printable_text(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int get_hostport(const struct lt_conf_node *map, const char *key, int allow_zero, char *out,
+                        size_t outlen, char *err, size_t errlen)
+{
+	const char *s;
+	if (lt_conf_req_str(map, key, &s, err, errlen) != 0)
+		return -1;
+	char host[256], why[128];
+	uint16_t port;
+	if (strlen(s) >= outlen ||
+	    lt_parse_hostport(s, host, sizeof host, &port, allow_zero, why, sizeof why) != 0)
+		return kerr(map, key, err, errlen, "expected host:port, got \"%.60s\"", s);
+	snprintf(out, outlen, "%s", s);
+	return 0;
+}
+
+static int get_country(const struct lt_conf_node *map, const char *key, char out[3], char *err,
+                       size_t errlen)
+{
+	const char *s;
+	if (lt_conf_req_str(map, key, &s, err, errlen) != 0)
+		return -1;
+	if (strlen(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z')
+		return kerr(map, key, err, errlen,
+		            "expected a country code of 2 uppercase letters, got \"%.20s\"", s);
+	memcpy(out, s, 3);
+	return 0;
+}
+
+/* Octet strings of 1..max visible ASCII characters (LIIDs, ids): they appear in logs and in the
+ * collector's file names and CSVs, so control characters and spaces are refused. */
+static int get_ident(const struct lt_conf_node *map, const char *key, int req, size_t max,
+                     const char *what, char *out, size_t outlen, char *err, size_t errlen)
+{
+	const char *s;
+	int rc = req ? lt_conf_req_str(map, key, &s, err, errlen)
+	             : lt_conf_opt_str(map, key, &s, err, errlen);
+	if (rc != 0)
+		return rc;
+	size_t n = strlen(s);
+	if (n < 1 || n > max || n >= outlen)
+		return kerr(map, key, err, errlen, "%s must be 1..%zu octets, got %zu", what, max,
+		            n);
+	if (!is_visible(s))
+		return kerr(map, key, err, errlen,
+		            "%s must be visible ASCII characters (no spaces or control characters)",
+		            what);
+	memcpy(out, s, n + 1);
+	return 0;
+}
+
+static int get_path(const struct lt_conf_node *map, const char *key, const char *base, char *out,
+                    size_t outlen, char *err, size_t errlen)
+{
+	const char *s;
+	if (lt_conf_req_str(map, key, &s, err, errlen) != 0)
+		return -1;
+	if (!is_printable_text(s))
+		return kerr(map, key, err, errlen, "path contains control characters");
+	int n;
+	if (s[0] == '/' || base[0] == '\0')
+		n = snprintf(out, outlen, "%s", s);
+	else
+		n = snprintf(out, outlen, "%s/%s", base, s);
+	if (n < 0 || (size_t)n >= outlen)
+		return kerr(map, key, err, errlen, "path too long");
+	return 0;
+}
+
+static int get_int(const struct lt_conf_node *map, const char *key, int64_t min, int64_t max,
+                   int def, int *out, char *err, size_t errlen)
+{
+	int64_t v = def;
+	if (lt_conf_opt_int(map, key, min, max, &v, err, errlen) < 0)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int load_mediator(const struct lt_conf_node *root, const char *base, struct med_config *cfg,
+                         char *err, size_t errlen)
+{
+	const struct lt_conf_node *m = NULL, *tls = NULL;
+	if (get_node(root, "mediator", LT_CONF_MAP, 1, &m, err, errlen) != 0)
+		return -1;
+	if (lt_conf_check_keys(m, med_keys, err, errlen) != 0)
+		return -1;
+	if (get_hostport(m, "x2x3_listen", 1, cfg->x2x3_listen, sizeof cfg->x2x3_listen, err,
+	                 errlen) != 0 ||
+	    get_hostport(m, "tasking_listen", 1, cfg->tasking_listen, sizeof cfg->tasking_listen,
+	                 err, errlen) != 0)
+		return -1;
+	if (get_ident(m, "operator_id", 1, MED_OPID_MAX, "operator id", cfg->operator_id,
+	              sizeof cfg->operator_id, err, errlen) != 0)
+		return -1;
+	if (get_ident(m, "network_element_id", 0, MED_OPID_MAX, "network element id", cfg->ne_id,
+	              sizeof cfg->ne_id, err, errlen) < 0)
+		return -1;
+	if (get_path(m, "state_dir", base, cfg->state_dir, sizeof cfg->state_dir, err, errlen) != 0)
+		return -1;
+	if (get_int(m, "drain_timeout", 1, 3600, 30, &cfg->drain_timeout, err, errlen) != 0)
+		return -1;
+	if (get_node(m, "tls", LT_CONF_MAP, 1, &tls, err, errlen) != 0 ||
+	    lt_conf_check_keys(tls, tls_keys, err, errlen) != 0 ||
+	    get_path(tls, "ca", base, cfg->tls_ca, sizeof cfg->tls_ca, err, errlen) != 0 ||
+	    get_path(tls, "cert", base, cfg->tls_cert, sizeof cfg->tls_cert, err, errlen) != 0 ||
+	    get_path(tls, "key", base, cfg->tls_key, sizeof cfg->tls_key, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+static int load_lea(const struct lt_conf_node *n, struct ho_lea_conf *lea, char *err, size_t errlen)
+{
+	if (lt_conf_kind(n) != LT_CONF_MAP)
+		return kerr(n, NULL, err, errlen, "expected a mapping");
+	if (lt_conf_check_keys(n, lea_keys, err, errlen) != 0)
+		return -1;
+	const char *id;
+	if (lt_conf_req_str(n, "id", &id, err, errlen) != 0)
+		return -1;
+	size_t idlen = strlen(id);
+	int ok = idlen >= 1 && idlen <= HO_LEA_ID_MAX;
+	for (const char *c = id; ok && *c; c++)
+		ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		     (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.';
+	if (!ok)
+		return kerr(n, "id", err, errlen,
+		            "expected 1..%d characters of A-Z a-z 0-9 . _ -, got \"%.40s\"",
+		            HO_LEA_ID_MAX, id);
+	memcpy(lea->id, id, idlen + 1);
+	if (get_country(n, "country", lea->country, err, errlen) != 0 ||
+	    get_hostport(n, "hi2", 0, lea->addr[HO_HI2], sizeof lea->addr[0], err, errlen) != 0 ||
+	    get_hostport(n, "hi3", 0, lea->addr[HO_HI3], sizeof lea->addr[0], err, errlen) != 0)
+		return -1;
+	const char *ts = "microseconds";
+	if (lt_conf_opt_str(n, "timestamp", &ts, err, errlen) < 0)
+		return -1;
+	if (strcmp(ts, "microseconds") == 0)
+		lea->ts_form = MED_TS_MICRO;
+	else if (strcmp(ts, "generalized") == 0)
+		lea->ts_form = MED_TS_GENERALIZED;
+	else if (strcmp(ts, "both") == 0)
+		lea->ts_form = MED_TS_BOTH;
+	else
+		return kerr(n, "timestamp", err, errlen,
+		            "expected microseconds, generalized or both, got \"%.40s\"", ts);
+	if (get_int(n, "keepalive_idle", 0, 86400, 300, &lea->keepalive_idle, err, errlen) != 0 ||
+	    get_int(n, "keepalive_timeout", 1, 3600, 30, &lea->keepalive_timeout, err, errlen) !=
+	        0 ||
+	    get_int(n, "reconnect_max", 1, 3600, 30, &lea->reconnect_max, err, errlen) != 0)
+		return -1;
+	char liid[MED_LIID_MAX + 1] = "-";
+	if (get_ident(n, "keepalive_liid", 0, MED_LIID_MAX, "LIID", liid, sizeof liid, err,
+	              errlen) < 0)
+		return -1;
+	lea->ka_liid_len = strlen(liid);
+	memcpy(lea->ka_liid, liid, lea->ka_liid_len);
+	return 0;
+}
+
+static int get_time(const struct lt_conf_node *n, const char *key, int64_t def, int64_t *out,
+                    char *err, size_t errlen)
+{
+	const char *s;
+	int rc = lt_conf_opt_str(n, key, &s, err, errlen);
+	if (rc < 0)
+		return -1;
+	*out = def;
+	if (rc == 1)
+		return 0;
+	if (lt_parse_utc(s, out) != 0)
+		return kerr(n, key, err, errlen,
+		            "expected a UTC time like 2026-01-01T00:00:00Z, got \"%.40s\"", s);
+	if (*out < 0)
+		return kerr(n, key, err, errlen, "times before 1970 are not supported");
+	return 0;
+}
+
+static int load_targets(const struct lt_conf_node *n, struct med_warrant_conf *w, char *err,
+                        size_t errlen)
+{
+	const struct lt_conf_node *seq = NULL;
+	if (get_node(n, "targets", LT_CONF_SEQ, 1, &seq, err, errlen) != 0)
+		return -1;
+	size_t cnt = lt_conf_len(seq);
+	if (cnt < 1 || cnt > LT_TASK_MAX_TARGETS_PER_TASK)
+		return kerr(n, "targets", err, errlen, "expected 1..%d addresses or prefixes",
+		            LT_TASK_MAX_TARGETS_PER_TASK);
+	w->targets = calloc(cnt, sizeof *w->targets);
+	if (!w->targets)
+		return kerr(n, "targets", err, errlen, "out of memory");
+	for (size_t i = 0; i < cnt; i++) {
+		const struct lt_conf_node *e = lt_conf_at(seq, i);
+		const char *s = lt_conf_str(e);
+		char why[160];
+		if (!s)
+			return kerr(e, NULL, err, errlen, "expected an address or prefix");
+		if (lt_target_parse(s, &w->targets[i], why, sizeof why) != 0)
+			return kerr(e, NULL, err, errlen, "%s", why);
+		w->ntargets++;
+	}
+	return 0;
+}
+
+static int load_warrant(const struct lt_conf_node *n, const struct med_config *cfg,
+                        struct med_warrant_conf *w, char *err, size_t errlen)
+{
+	if (lt_conf_kind(n) != LT_CONF_MAP)
+		return kerr(n, NULL, err, errlen, "expected a mapping");
+	if (lt_conf_check_keys(n, warrant_keys, err, errlen) != 0)
+		return -1;
+	if (get_ident(n, "liid", 1, MED_LIID_MAX, "LIID", w->liid, sizeof w->liid, err, errlen) !=
+	    0)
+		return -1;
+	w->liid_len = strlen(w->liid);
+	if (get_country(n, "country", w->country, err, errlen) != 0)
+		return -1;
+	const char *lea;
+	if (lt_conf_req_str(n, "lea", &lea, err, errlen) != 0)
+		return -1;
+	size_t i = 0;
+	while (i < cfg->nleas && strcmp(cfg->leas[i].id, lea) != 0)
+		i++;
+	if (i == cfg->nleas)
+		return kerr(n, "lea", err, errlen, "no LEA with id \"%.40s\" in leas", lea);
+	w->lea = i;
+	const char *name = "unknownuser";
+	if (lt_conf_opt_str(n, "target_name", &name, err, errlen) < 0)
+		return -1;
+	if (strlen(name) > MED_TARGET_NAME_MAX || !is_printable_text(name))
+		return kerr(n, "target_name", err, errlen, "expected 1..%d printable characters",
+		            MED_TARGET_NAME_MAX);
+	snprintf(w->target_name, sizeof w->target_name, "%s", name);
+	/* No default: a pen-register warrant taken for a full one would deliver content. */
+	const char *mode;
+	if (lt_conf_req_str(n, "mode", &mode, err, errlen) != 0)
+		return -1;
+	if (strcmp(mode, "full") == 0)
+		w->mode = LT_TASK_FULL;
+	else if (strcmp(mode, "iri-only") == 0)
+		w->mode = LT_TASK_IRI_ONLY;
+	else
+		return kerr(n, "mode", err, errlen, "expected full or iri-only, got \"%.40s\"",
+		            mode);
+	if (get_time(n, "start", INT64_MIN, &w->start, err, errlen) != 0 ||
+	    get_time(n, "end", INT64_MAX, &w->end, err, errlen) != 0)
+		return -1;
+	if (w->end <= w->start)
+		return kerr(n, "end", err, errlen, "must be after start");
+	return load_targets(n, w, err, errlen);
+}
+
+static int load_leas(const struct lt_conf_node *root, struct med_config *cfg, char *err,
+                     size_t errlen)
+{
+	const struct lt_conf_node *seq = NULL;
+	int rc = get_node(root, "leas", LT_CONF_SEQ, 0, &seq, err, errlen);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	size_t cnt = lt_conf_len(seq);
+	if (cnt == 0)
+		return 0;
+	cfg->leas = calloc(cnt, sizeof *cfg->leas);
+	if (!cfg->leas)
+		return kerr(seq, NULL, err, errlen, "out of memory");
+	for (size_t i = 0; i < cnt; i++) {
+		const struct lt_conf_node *n = lt_conf_at(seq, i);
+		if (load_lea(n, &cfg->leas[i], err, errlen) != 0)
+			return -1;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cfg->leas[j].id, cfg->leas[i].id) == 0)
+				return kerr(n, "id", err, errlen,
+				            "duplicate LEA id \"%s\" (also leas[%zu])",
+				            cfg->leas[i].id, j);
+		cfg->nleas++;
+	}
+	return 0;
+}
+
+static int load_warrants(const struct lt_conf_node *root, struct med_config *cfg, char *err,
+                         size_t errlen)
+{
+	const struct lt_conf_node *seq = NULL;
+	int rc = get_node(root, "warrants", LT_CONF_SEQ, 0, &seq, err, errlen);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	size_t cnt = lt_conf_len(seq);
+	if (cnt == 0)
+		return 0;
+	if (cnt > LT_TASK_MAX_TASKS)
+		return kerr(seq, NULL, err, errlen, "more than %d warrants", LT_TASK_MAX_TASKS);
+	cfg->warrants = calloc(cnt, sizeof *cfg->warrants);
+	if (!cfg->warrants)
+		return kerr(seq, NULL, err, errlen, "out of memory");
+	for (size_t i = 0; i < cnt; i++) {
+		const struct lt_conf_node *n = lt_conf_at(seq, i);
+		struct med_warrant_conf *w = &cfg->warrants[i];
+		cfg->nwarrants++; /* counted first so clear() frees a partial target list */
+		if (load_warrant(n, cfg, w, err, errlen) != 0)
+			return -1;
+		/* LIIDs are unique per mediator (sequence numbers run per LIID and CIN). */
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cfg->warrants[j].liid, w->liid) == 0)
+				return kerr(n, "liid", err, errlen,
+				            "duplicate LIID \"%s\" (also warrants[%zu])", w->liid,
+				            j);
+	}
+	return 0;
+}
+
+static int load_tree(const struct lt_conf_node *root, const char *name, struct med_config *cfg,
+                     char *err, size_t errlen)
+{
+	char base[MED_PATH_MAX] = "";
+	const char *slash = strrchr(name, '/');
+	if (slash) {
+		size_t n = (size_t)(slash - name);
+		if (n == 0)
+			n = 1; /* "/x.yaml" */
+		if (n >= sizeof base)
+			n = sizeof base - 1;
+		memcpy(base, name, n);
+		base[n] = '\0';
+	}
+	if (lt_conf_kind(root) != LT_CONF_MAP)
+		return kerr(root, NULL, err, errlen, "expected a mapping at the top");
+	if (lt_conf_check_keys(root, top_keys, err, errlen) != 0 ||
+	    load_mediator(root, strcmp(base, "/") == 0 ? "" : base, cfg, err, errlen) != 0 ||
+	    load_leas(root, cfg, err, errlen) != 0 || load_warrants(root, cfg, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+static int finish(struct lt_conf_node *root, const char *name, struct med_config *cfg, char *err,
+                  size_t errlen)
+{
+	if (!root)
+		return -1;
+	snprintf(cfg->file, sizeof cfg->file, "%s", name);
+	int rc = load_tree(root, name, cfg, err, errlen);
+	lt_conf_free(root);
+	if (rc != 0)
+		med_config_clear(cfg);
+	return rc;
+}
+
+int med_config_load_file(const char *path, struct med_config *cfg, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof *cfg);
+	return finish(lt_conf_load_file(path, err, errlen), path, cfg, err, errlen);
+}
+
+int med_config_load_mem(const char *name, const void *buf, size_t len, struct med_config *cfg,
+                        char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof *cfg);
+	return finish(lt_conf_load_mem(name, buf, len, err, errlen), name, cfg, err, errlen);
+}
+
+void med_config_clear(struct med_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nwarrants; i++)
+		free(cfg->warrants[i].targets);
+	free(cfg->warrants);
+	free(cfg->leas);
+	memset(cfg, 0, sizeof *cfg);
+}

@@ -1,0 +1,87 @@
+/* mediation/mediation.h: lawtap-mediator's core (config, warrants and tasks, IAP side, record
+ * building). Delivery to the LEAs lives in handover/ (handover.h).
+ *
+ * Data path: IAP --X2/X3 (mTLS)--> iapserver --records--> numbered PS-PDU --> ho_enqueue().
+ * Tasking: IAP --HELLO--> tasking_server --snapshot (TASKS/TASK/COMMIT)--> IAP --ACK-->. */
+#ifndef LAWTAP_MEDIATION_H
+#define LAWTAP_MEDIATION_H
+
+#include "handover/handover.h"
+#include "lib/tasking.h"
+#include "mediation/codec/pspdu.h"
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MED_PATH_MAX 1024
+#define MED_TARGET_NAME_MAX 255
+
+/* One warrant (until provisioning lands: from the config file). */
+struct med_warrant_conf {
+	char liid[MED_LIID_MAX + 1]; /* 1..25 octets, visible ASCII (logged, written to CSVs) */
+	size_t liid_len;
+	char country[3];                           /* authorizationCountryCode */
+	size_t lea;                                /* index into med_config.leas */
+	char target_name[MED_TARGET_NAME_MAX + 1]; /* IPIRI targetUsername */
+	int mode;                                  /* LT_TASK_FULL / LT_TASK_IRI_ONLY */
+	int64_t start, end; /* UTC seconds; INT64_MIN / INT64_MAX when open */
+	size_t ntargets;
+	struct lt_target *targets; /* malloc'd */
+};
+
+struct med_config {
+	char file[MED_PATH_MAX]; /* the config's name, for messages */
+	char x2x3_listen[HO_ADDR_MAX];
+	char tasking_listen[HO_ADDR_MAX];
+	char operator_id[MED_OPID_MAX + 1];
+	char ne_id[MED_OPID_MAX + 1]; /* "" = absent */
+	char state_dir[MED_PATH_MAX];
+	int drain_timeout; /* seconds */
+	char tls_ca[MED_PATH_MAX], tls_cert[MED_PATH_MAX], tls_key[MED_PATH_MAX];
+	size_t nleas;
+	struct ho_lea_conf *leas; /* malloc'd */
+	size_t nwarrants;
+	struct med_warrant_conf *warrants; /* malloc'd */
+};
+
+/* Loads and validates the mediator config (docs/internals.md, "lawtap-mediator"). Unknown keys
+ * are refused and every value is checked. Relative paths (tls files, state_dir) are taken
+ * relative to the directory of the config file. Returns 0, or -1 with one message in err of the
+ * form "<file>:<line>: <key path>: <problem>". On failure cfg is left cleared. */
+int med_config_load_file(const char *path, struct med_config *cfg, char *err, size_t errlen);
+/* The same over a memory buffer; name stands for the file in messages (and for relative paths). */
+int med_config_load_mem(const char *name, const void *buf, size_t len, struct med_config *cfg,
+                        char *err, size_t errlen);
+void med_config_clear(struct med_config *cfg); /* accepts a zeroed struct */
+
+/* The task id of a warrant: SHA-256 of "lawtap-xid:<cc>:<liid>" shaped as a UUID (version 8,
+ * RFC 9562 variant), so it is stable across restarts and the same on every mediator. */
+void med_xid_for(const char *cc, const char *liid, size_t liid_len, uint8_t xid[16]);
+
+/* CIN allocation: reserves n consecutive CINs from the counter in <state_dir>/cin (written to a
+ * temporary file, fsync'd and renamed before any of them is used, so a restart never reuses a
+ * CIN). *first gets the first one (CINs start at 1; 0 is the keep-alive CIN). 0 or -1. */
+int med_cin_reserve(const char *state_dir, uint32_t n, uint32_t *first, char *err, size_t errlen);
+
+struct med_ctx;
+
+/* Builds the mediator from a loaded config (borrowed: must outlive the ctx): TLS contexts, CINs,
+ * warrants and tasks, handovers. Nothing listens yet. NULL with the reason in err; *bad_config
+ * (may be NULL) is set to 1 when the reason lies in the config (an unusable TLS file). */
+struct med_ctx *med_new(const struct med_config *cfg, int *bad_config, char *err, size_t errlen);
+/* Starts delivery, emits the start-of-interception events due now, opens the listeners and
+ * starts the window timer. 0 or -1 with the reason in err. */
+int med_start(struct med_ctx *m, char *err, size_t errlen);
+/* Stops taking X2/X3 and tasking connections and the window timer (joins their threads). After
+ * it returns no new record is queued. */
+void med_stop_intake(struct med_ctx *m);
+/* Delivers and confirms everything queued, bounded by drain_timeout, or cut short once *cancel
+ * (may be NULL) is non-zero. 0 or -1 (logged). */
+int med_drain(struct med_ctx *m, const volatile sig_atomic_t *cancel);
+/* Per-LEA handover statistics and the mediator's drop counters, on out. */
+void med_print_stats(struct med_ctx *m, FILE *out);
+void med_free(struct med_ctx *m); /* accepts NULL */
+
+#endif

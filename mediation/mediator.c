@@ -1,0 +1,197 @@
+/* mediation/mediator.c: assembling the mediator: TLS contexts, handovers, warrants, listeners,
+ * window timer; orderly stop (intake first, then the handover drain) and statistics. */
+#include "med_int.h"
+
+#include "lib/log.h"
+#include "lib/net.h"
+#include "lib/timeutil.h"
+#include "lib/tls.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define INTAKE_STOP_WAIT_MS 15000
+
+struct med_ctx *med_new(const struct med_config *cfg, int *bad_config, char *err, size_t errlen)
+{
+	if (bad_config)
+		*bad_config = 0;
+	struct med_ctx *m = calloc(1, sizeof *m);
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	m->cfg = cfg;
+	m->x2x3_fd = m->tasking_fd = -1;
+	pthread_mutex_init(&m->task_mu, NULL);
+	pthread_cond_init(&m->task_cv, NULL);
+	pthread_mutex_init(&m->conn_mu, NULL);
+	pthread_cond_init(&m->conn_cv, NULL);
+	for (int i = 0; i < MED_DROP_N; i++)
+		pthread_mutex_init(&m->rl[i].mu, NULL);
+	/* Versions grow across restarts too: start from the wall clock. */
+	int64_t now;
+	uint32_t ns;
+	lt_wallclock(&now, &ns);
+	m->task_version = now > 0 ? (uint64_t)now : 1;
+
+	struct lt_tls_conf tc = {cfg->tls_ca, cfg->tls_cert, cfg->tls_key, NULL};
+	char why[256];
+	m->srv_ctx = lt_tls_ctx_new(&tc, 1, why, sizeof why);
+	if (m->srv_ctx)
+		m->cli_ctx = lt_tls_ctx_new(&tc, 0, why, sizeof why);
+	if (!m->srv_ctx || !m->cli_ctx) {
+		snprintf(err, errlen, "%s: mediator.tls: %s", cfg->file, why);
+		if (bad_config)
+			*bad_config = 1;
+		goto fail;
+	}
+	struct ho_site site;
+	memset(&site, 0, sizeof site);
+	snprintf(site.operator_id, sizeof site.operator_id, "%s", cfg->operator_id);
+	snprintf(site.ne_id, sizeof site.ne_id, "%s", cfg->ne_id);
+	m->ho = ho_new(m->cli_ctx, &site, cfg->leas, cfg->nleas, err, errlen);
+	if (!m->ho)
+		goto fail;
+	if (med_warrants_init(m, err, errlen) != 0)
+		goto fail;
+	return m;
+fail:
+	med_free(m);
+	return NULL;
+}
+
+static int open_listener(const char *what, const char *hostport, int *fd, char *err, size_t errlen)
+{
+	char why[256];
+	*fd = lt_tcp_listen(hostport, why, sizeof why);
+	if (*fd < 0) {
+		snprintf(err, errlen, "mediator.%s_listen %s: %s", what, hostport, why);
+		return -1;
+	}
+	lt_info("listening for %s on %s (port %d)", what, hostport, lt_tcp_local_port(*fd));
+	return 0;
+}
+
+int med_start(struct med_ctx *m, char *err, size_t errlen)
+{
+	/* Bind first: a port in use stops the start before anything is queued. */
+	if (open_listener("x2x3", m->cfg->x2x3_listen, &m->x2x3_fd, err, errlen) != 0 ||
+	    open_listener("tasking", m->cfg->tasking_listen, &m->tasking_fd, err, errlen) != 0)
+		return -1;
+	if (ho_start(m->ho, err, errlen) != 0)
+		return -1;
+	/* Begin events for the windows open now, before any record can arrive. */
+	int64_t now;
+	uint32_t ns;
+	lt_wallclock(&now, &ns);
+	med_warrants_tick(m, now);
+	if (pthread_create(&m->timer_thr, NULL, med_timer_main, m) != 0) {
+		snprintf(err, errlen, "cannot start the window timer thread");
+		return -1;
+	}
+	m->timer_started = 1;
+	if (pthread_create(&m->tasking_thr, NULL, med_tasking_listener, m) != 0) {
+		snprintf(err, errlen, "cannot start the tasking listener thread");
+		return -1;
+	}
+	m->tasking_started = 1;
+	if (pthread_create(&m->x2x3_thr, NULL, med_x2x3_listener, m) != 0) {
+		snprintf(err, errlen, "cannot start the x2x3 listener thread");
+		return -1;
+	}
+	m->x2x3_started = 1;
+	return 0;
+}
+
+void med_stop_intake(struct med_ctx *m)
+{
+	atomic_store(&m->stopping, 1);
+	if (m->x2x3_started)
+		pthread_join(m->x2x3_thr, NULL);
+	if (m->tasking_started)
+		pthread_join(m->tasking_thr, NULL);
+	if (m->timer_started)
+		pthread_join(m->timer_thr, NULL);
+	m->x2x3_started = m->tasking_started = m->timer_started = 0;
+	if (m->x2x3_fd >= 0)
+		close(m->x2x3_fd);
+	if (m->tasking_fd >= 0)
+		close(m->tasking_fd);
+	m->x2x3_fd = m->tasking_fd = -1;
+	/* Connection threads notice the flag within one read poll; a handshake in progress
+	 * within its timeout. */
+	int64_t until = lt_now_ms() + INTAKE_STOP_WAIT_MS;
+	pthread_mutex_lock(&m->conn_mu);
+	while (m->nconns > 0 && lt_now_ms() < until) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&m->conn_cv, &m->conn_mu, &ts);
+	}
+	int left = m->nconns;
+	pthread_mutex_unlock(&m->conn_mu);
+	if (left)
+		lt_warn("%d IAP connections still closing at shutdown", left);
+}
+
+int med_drain(struct med_ctx *m, const volatile sig_atomic_t *cancel)
+{
+	return ho_drain(m->ho, (int64_t)m->cfg->drain_timeout * 1000, cancel);
+}
+
+void med_print_stats(struct med_ctx *m, FILE *out)
+{
+	ho_print_stats(m->ho, out);
+	fprintf(out,
+	        "mediator x2_records=%" PRIu64 " x3_records=%" PRIu64
+	        " dropped_unknown_xid=%" PRIu64 " dropped_inactive=%" PRIu64
+	        " dropped_x3_iri_only=%" PRIu64 " dropped_unsupported=%" PRIu64
+	        " dropped_encode=%" PRIu64 " dropped_queue=%" PRIu64 " cin_remapped=%" PRIu64
+	        " refused_connections=%" PRIu64 "\n",
+	        (uint64_t)atomic_load(&m->records_in[HO_HI2]),
+	        (uint64_t)atomic_load(&m->records_in[HO_HI3]),
+	        (uint64_t)atomic_load(&m->drops[MED_DROP_UNKNOWN_XID]),
+	        (uint64_t)atomic_load(&m->drops[MED_DROP_INACTIVE]),
+	        (uint64_t)atomic_load(&m->drops[MED_DROP_X3_IRI_ONLY]),
+	        (uint64_t)atomic_load(&m->drops[MED_DROP_UNSUPPORTED]),
+	        (uint64_t)atomic_load(&m->drops[MED_DROP_ENCODE]),
+	        (uint64_t)atomic_load(&m->drops[MED_DROP_QUEUE]),
+	        (uint64_t)atomic_load(&m->cin_remapped), (uint64_t)atomic_load(&m->bad_conns));
+	fflush(out);
+}
+
+void med_free(struct med_ctx *m)
+{
+	if (!m)
+		return;
+	if (m->x2x3_started || m->tasking_started || m->timer_started)
+		med_stop_intake(m);
+	if (m->x2x3_fd >= 0)
+		close(m->x2x3_fd);
+	if (m->tasking_fd >= 0)
+		close(m->tasking_fd);
+	pthread_mutex_lock(&m->conn_mu);
+	int conns = m->nconns;
+	pthread_mutex_unlock(&m->conn_mu);
+	if (conns)
+		return; /* a connection thread still uses m: leave it to process exit */
+	ho_free(m->ho);
+	med_warrants_free(m);
+	lt_tls_ctx_free(m->srv_ctx);
+	lt_tls_ctx_free(m->cli_ctx);
+	for (int i = 0; i < MED_DROP_N; i++)
+		pthread_mutex_destroy(&m->rl[i].mu);
+	pthread_mutex_destroy(&m->task_mu);
+	pthread_cond_destroy(&m->task_cv);
+	pthread_mutex_destroy(&m->conn_mu);
+	pthread_cond_destroy(&m->conn_cv);
+	free(m);
+}

@@ -1,0 +1,171 @@
+/* mediation/records.c: X2/X3 PDUs -> numbered PS-PDUs on the warrant's LEA handover.
+ * X3 (IP packet) -> IPCC on HI3 (TS 102 232-3), X2 (header facts) -> IPIRIOnly iRI-Report on
+ * HI2. Records for unknown XIDs, inactive warrants, or X3 for an iri-only warrant are dropped
+ * and counted, never delivered. */
+#include "med_int.h"
+
+#include "lib/log.h"
+#include "lib/timeutil.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DROP_LOG_EVERY_MS 10000
+
+static const char *const drop_names[MED_DROP_N] = {
+    "unknown_xid", "inactive", "x3_iri_only", "unsupported", "encode", "queue",
+};
+
+void med_drop(struct med_ctx *m, enum med_drop why, const char *fmt, ...)
+{
+	atomic_fetch_add(&m->drops[why], 1);
+	struct med_ratelimit *rl = &m->rl[why];
+	int64_t now = lt_now_ms();
+	pthread_mutex_lock(&rl->mu);
+	int log = rl->last_ms == 0 || now - rl->last_ms >= DROP_LOG_EVERY_MS;
+	uint64_t suppressed = rl->suppressed;
+	if (log) {
+		rl->last_ms = now;
+		rl->suppressed = 0;
+	} else {
+		rl->suppressed++;
+	}
+	pthread_mutex_unlock(&rl->mu);
+	if (!log)
+		return;
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (suppressed)
+		lt_warn("%s (and %" PRIu64 " more %s drops since the last report)", msg, suppressed,
+		        drop_names[why]);
+	else
+		lt_warn("%s", msg);
+}
+
+/* TS 103 221-2 payloadDirection -> TS 102 232-1 PayloadDirection (standards.md table). */
+static int map_dir(uint16_t d)
+{
+	switch (d) {
+	case LT_DIR_TO_TARGET:
+		return MED_DIR_TO_TARGET;
+	case LT_DIR_FROM_TARGET:
+		return MED_DIR_FROM_TARGET;
+	case LT_DIR_MULTIPLE:
+		return MED_DIR_COMBINED;
+	case LT_DIR_NA:
+		return MED_DIR_NA;
+	default:
+		return MED_DIR_INDETERMINATE;
+	}
+}
+
+/* X2 attributes 10-16 -> header facts. 0 or -1 when the addresses are missing. */
+static int x2_facts(const struct lt_x2x3_pdu *p, struct med_header_facts *f)
+{
+	memset(f, 0, sizeof *f);
+	if (p->has_src_v4 && p->has_dst_v4) {
+		f->ip_version = 4;
+		memcpy(f->src, p->src, 4);
+		memcpy(f->dst, p->dst, 4);
+	} else if (p->has_src_v6 && p->has_dst_v6) {
+		f->ip_version = 6;
+		memcpy(f->src, p->src, 16);
+		memcpy(f->dst, p->dst, 16);
+	} else {
+		return -1;
+	}
+	f->proto = p->has_proto ? p->proto : 0;
+	f->sport = p->has_sport ? p->sport : 0;
+	f->dport = p->has_dport ? p->dport : 0;
+	return 0;
+}
+
+void med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *iap_id,
+                   uint8_t *scratch, size_t cap)
+{
+	struct med_warrant *w = med_warrant_find(m, p->xid);
+	if (!w) {
+		char xs[37];
+		lt_uuid_format(p->xid, xs);
+		med_drop(m, MED_DROP_UNKNOWN_XID, "iap %s x2x3: record for unknown XID %s dropped",
+		         iap_id, xs);
+		return;
+	}
+	int x3 = p->type == LT_X3;
+	int hi = x3 ? HO_HI3 : HO_HI2;
+	if (x3 && w->conf->mode == LT_TASK_IRI_ONLY) {
+		med_drop(m, MED_DROP_X3_IRI_ONLY,
+		         "iap %s x2x3: X3 for iri-only warrant %s dropped (no CC under a pen "
+		         "register)",
+		         iap_id, w->conf->liid);
+		return;
+	}
+	struct med_header_facts facts;
+	if (x3 && ((p->format != LT_PF_IPV4 && p->format != LT_PF_IPV6) || p->payload_len == 0)) {
+		med_drop(m, MED_DROP_UNSUPPORTED,
+		         "iap %s x2x3: X3 with payload format %u (%" PRIu32 " bytes) for %s "
+		         "dropped: only IPv4/IPv6 packets",
+		         iap_id, p->format, p->payload_len, w->conf->liid);
+		return;
+	}
+	if (!x3 && x2_facts(p, &facts) != 0) {
+		med_drop(m, MED_DROP_UNSUPPORTED,
+		         "iap %s x2x3: X2 without source/destination address attributes for %s "
+		         "dropped",
+		         iap_id, w->conf->liid);
+		return;
+	}
+	int64_t now;
+	uint32_t nsec;
+	lt_wallclock(&now, &nsec);
+	int64_t ts_sec = now;
+	uint32_t ts_usec = nsec / 1000;
+	int qual = MED_TSQ_MEDIATION;
+	if (p->has_ts) { /* attribute 9: time of interception, µs = ns / 1000 */
+		ts_sec = p->ts_sec;
+		ts_usec = p->ts_nsec < 1000000000u ? p->ts_nsec / 1000 : 999999;
+		qual = MED_TSQ_INTERCEPTION;
+	}
+	int dir = map_dir(p->direction);
+
+	pthread_mutex_lock(&w->mu);
+	int state = med_warrant_activate_locked(m, w, now, scratch, cap);
+	if (state != MED_W_ACTIVE || ts_sec < w->conf->start || ts_sec >= w->conf->end) {
+		pthread_mutex_unlock(&w->mu);
+		med_drop(m, MED_DROP_INACTIVE,
+		         "iap %s x2x3: record for %s outside its active window dropped", iap_id,
+		         w->conf->liid);
+		return;
+	}
+	/* A CIN of an earlier run (IAP buffered across a mediator restart): the mediator owns
+	 * the CIN, the record joins the warrant's current stream. */
+	if (p->correlation != w->cin)
+		atomic_fetch_add(&m->cin_remapped, 1);
+	struct med_header h;
+	med_fill_header_locked(m, w, hi, &h);
+	h.ts_sec = ts_sec;
+	h.ts_usec = ts_usec;
+	h.ts_qual = qual;
+	snprintf(h.ipid, sizeof h.ipid, "%s", iap_id);
+	long n = x3 ? med_encode_cc(&h, dir, p->payload, p->payload_len, scratch, cap)
+	            : med_encode_iri_report(&h, dir, &facts, scratch, cap);
+	if (n < 0) {
+		pthread_mutex_unlock(&w->mu);
+		med_drop(m, MED_DROP_ENCODE,
+		         "iap %s x2x3: cannot encode a record for %s (code %ld)", iap_id,
+		         w->conf->liid, n);
+		return;
+	}
+	w->seq[hi]++;
+	int rc = ho_enqueue(w->link[hi], scratch, (size_t)n);
+	pthread_mutex_unlock(&w->mu);
+	if (rc != 0)
+		atomic_fetch_add(&m->drops[MED_DROP_QUEUE], 1); /* logged by the handover */
+	else
+		atomic_fetch_add(&m->records_in[hi], 1);
+}

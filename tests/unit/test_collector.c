@@ -1,0 +1,499 @@
+/* Unit tests of lawtap-collector's parts: sequence tracking, pcap and CSV writers, framing and
+ * the session's receive path, the output directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <pcap/pcap.h>
+
+#include "handover/collector/collector.h"
+
+#define L(s) (const uint8_t *)(s), strlen(s)
+
+/* ---- sequence tracker ---- */
+static void seq_in_order(void **state)
+{
+	struct col_seqtrack *t = col_seqtrack_new();
+	struct col_seq_stats st;
+	for (uint32_t i = 0; i < 100; i++)
+		assert_int_equal(col_seqtrack_add(t, L("LIID-1"), 1, COL_HI3, i), COL_SEQ_NEW);
+	assert_int_equal(col_seqtrack_get(t, L("LIID-1"), 1, COL_HI3, &st), 0);
+	assert_int_equal(st.records, 100);
+	assert_int_equal(st.first_seq, 0);
+	assert_int_equal(st.last_seq, 99);
+	assert_int_equal(st.gaps, 0);
+	assert_int_equal(st.duplicates, 0);
+	assert_int_equal(col_seqtrack_get(t, L("LIID-1"), 1, COL_HI2, &st), -1);
+	col_seqtrack_free(t);
+}
+
+static void seq_duplicates(void **state)
+{
+	struct col_seqtrack *t = col_seqtrack_new();
+	struct col_seq_stats st;
+	assert_int_equal(col_seqtrack_add(t, L("A"), 7, COL_HI2, 0), COL_SEQ_NEW);
+	assert_int_equal(col_seqtrack_add(t, L("A"), 7, COL_HI2, 1), COL_SEQ_NEW);
+	assert_int_equal(col_seqtrack_add(t, L("A"), 7, COL_HI2, 1), COL_SEQ_DUP);
+	assert_int_equal(col_seqtrack_add(t, L("A"), 7, COL_HI2, 0), COL_SEQ_DUP);
+	/* out of order, then its duplicate */
+	assert_int_equal(col_seqtrack_add(t, L("A"), 7, COL_HI2, 5), COL_SEQ_NEW);
+	assert_int_equal(col_seqtrack_add(t, L("A"), 7, COL_HI2, 5), COL_SEQ_DUP);
+	/* the same number in another stream is not a duplicate */
+	assert_int_equal(col_seqtrack_add(t, L("A"), 7, COL_HI3, 1), COL_SEQ_NEW);
+	assert_int_equal(col_seqtrack_add(t, L("A"), 8, COL_HI2, 1), COL_SEQ_NEW);
+	assert_int_equal(col_seqtrack_add(t, L("B"), 7, COL_HI2, 1), COL_SEQ_NEW);
+	assert_int_equal(col_seqtrack_get(t, L("A"), 7, COL_HI2, &st), 0);
+	assert_int_equal(st.records, 3);
+	assert_int_equal(st.duplicates, 3);
+	assert_int_equal(st.gaps, 3); /* 2, 3, 4 */
+	uint64_t gaps, dups;
+	col_seqtrack_totals(t, &gaps, &dups);
+	assert_int_equal(dups, 3);
+	assert_int_equal(gaps, 3 + 1 + 1 + 1); /* the other streams miss their 0 */
+	assert_int_equal(col_seqtrack_add(t, (const uint8_t *)"x", 0, 1, COL_HI2, 0), COL_E_ARG);
+	col_seqtrack_free(t);
+}
+
+static void seq_gap_filled_later(void **state)
+{
+	struct col_seqtrack *t = col_seqtrack_new();
+	struct col_seq_stats st;
+	uint32_t order[] = {0, 1, 3, 4, 7, 9, 8};
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+		assert_int_equal(col_seqtrack_add(t, L("L"), 2, COL_HI3, order[i]), COL_SEQ_NEW);
+	col_seqtrack_get(t, L("L"), 2, COL_HI3, &st);
+	assert_int_equal(st.gaps, 3); /* 2, 5, 6 */
+	assert_int_equal(st.last_seq, 9);
+	assert_int_equal(col_seqtrack_add(t, L("L"), 2, COL_HI3, 5), COL_SEQ_NEW);
+	assert_int_equal(col_seqtrack_add(t, L("L"), 2, COL_HI3, 2), COL_SEQ_NEW);
+	col_seqtrack_get(t, L("L"), 2, COL_HI3, &st);
+	assert_int_equal(st.gaps, 1);
+	assert_int_equal(col_seqtrack_add(t, L("L"), 2, COL_HI3, 6), COL_SEQ_NEW);
+	col_seqtrack_get(t, L("L"), 2, COL_HI3, &st);
+	assert_int_equal(st.gaps, 0);
+	assert_int_equal(st.records, 10);
+	for (uint32_t i = 0; i < 10; i++)
+		assert_int_equal(col_seqtrack_add(t, L("L"), 2, COL_HI3, i), COL_SEQ_DUP);
+	/* a late start counts the numbers before it as missing until they come */
+	assert_int_equal(col_seqtrack_add(t, L("M"), 1, COL_HI3, 5), COL_SEQ_NEW);
+	col_seqtrack_get(t, L("M"), 1, COL_HI3, &st);
+	assert_int_equal(st.first_seq, 5);
+	assert_int_equal(st.gaps, 5);
+	/* a long hole stays one range; the top of the 32-bit range works */
+	for (uint32_t i = 100; i < 20000; i++)
+		col_seqtrack_add(t, L("N"), 1, COL_HI2, i);
+	assert_int_equal(col_seqtrack_add(t, L("N"), 1, COL_HI2, UINT32_MAX), COL_SEQ_NEW);
+	assert_int_equal(col_seqtrack_add(t, L("N"), 1, COL_HI2, UINT32_MAX), COL_SEQ_DUP);
+	col_seqtrack_get(t, L("N"), 1, COL_HI2, &st);
+	assert_int_equal(st.records, 19901);
+	assert_true(st.gaps == (uint64_t)UINT32_MAX + 1 - 19901);
+	col_seqtrack_free(t);
+}
+
+struct order_check {
+	char prev[64];
+	int n;
+};
+
+static int check_order(const struct col_seq_stats *st, void *arg)
+{
+	struct order_check *o = arg;
+	char key[64];
+	snprintf(key, sizeof key, "%.*s/%010u/%d", (int)st->liid_len, (const char *)st->liid,
+	         st->cin, st->hi);
+	if (o->n > 0 && strcmp(o->prev, key) >= 0)
+		return -1;
+	strcpy(o->prev, key);
+	o->n++;
+	return st->records == 20 && st->gaps == 0 && st->duplicates == 1 ? 0 : -2;
+}
+
+static void seq_many_liids(void **state)
+{
+	struct col_seqtrack *t = col_seqtrack_new();
+	char liid[32];
+	for (int round = 0; round < 20; round++) {
+		/* every stream gets its numbers in an order that opens and closes holes */
+		uint32_t seq = (uint32_t)((round % 2) ? round - 1 : round + 1);
+		for (int l = 0; l < 2000; l++) {
+			snprintf(liid, sizeof liid, "LIID-%05d", l);
+			for (uint32_t cin = 1; cin <= 2; cin++)
+				for (int hi = COL_HI2; hi <= COL_HI3; hi++)
+					assert_int_equal(col_seqtrack_add(t, L(liid), cin, hi, seq),
+					                 COL_SEQ_NEW);
+		}
+	}
+	for (int l = 0; l < 2000; l++) {
+		snprintf(liid, sizeof liid, "LIID-%05d", l);
+		for (uint32_t cin = 1; cin <= 2; cin++)
+			for (int hi = COL_HI2; hi <= COL_HI3; hi++)
+				assert_int_equal(col_seqtrack_add(t, L(liid), cin, hi, 7),
+				                 COL_SEQ_DUP);
+	}
+	assert_int_equal(col_seqtrack_count(t), 8000);
+	struct order_check o = {"", 0};
+	assert_int_equal(col_seqtrack_foreach(t, check_order, &o), 0);
+	assert_int_equal(o.n, 8000);
+	col_seqtrack_free(t);
+}
+
+static char *mem_text(void (*fill)(FILE *, void *), void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	fill(f, arg);
+	fclose(f);
+	return buf;
+}
+
+static void fill_summary(FILE *f, void *arg)
+{
+	struct col_counters c = {.hi2_records = 1, .hi3_records = 3, .keepalives = 2};
+	assert_int_equal(col_summary_write(f, arg, &c), 0);
+}
+
+static void summary_format(void **state)
+{
+	struct col_seqtrack *t = col_seqtrack_new();
+	col_seqtrack_add(t, L("LIID-0001"), 1, COL_HI3, 0);
+	col_seqtrack_add(t, L("LIID-0001"), 1, COL_HI3, 2);
+	col_seqtrack_add(t, L("LIID-0001"), 1, COL_HI3, 2);
+	col_seqtrack_add(t, L("LIID-0001"), 1, COL_HI3, 3);
+	col_seqtrack_add(t, L("LIID-0001"), 1, COL_HI2, 0);
+	char *s = mem_text(fill_summary, t);
+	assert_string_equal(s, "liid=LIID-0001 cin=1 hi=2 records=1 first_seq=0 last_seq=0 gaps=0 "
+	                       "duplicates=0\n"
+	                       "liid=LIID-0001 cin=1 hi=3 records=3 first_seq=0 last_seq=3 gaps=1 "
+	                       "duplicates=1\n"
+	                       "total hi2_records=1 hi3_records=3 keepalives=2 gaps=1 duplicates=1 "
+	                       "decode_errors=0\n");
+	free(s);
+	col_seqtrack_free(t);
+}
+
+/* ---- pcap writer, read back with libpcap ---- */
+static void pcap_roundtrip(void **state)
+{
+	char path[] = "/tmp/test_collector_XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "wb");
+	uint8_t p1[20] = {0x45, 0, 0, 20}, p2[1500];
+	memset(p2, 0xab, sizeof p2);
+	p2[0] = 0x60;
+	assert_int_equal(col_pcap_header(f), 0);
+	assert_int_equal(col_pcap_write(f, 1795000000, 123456, p1, sizeof p1), 0);
+	assert_int_equal(col_pcap_write(f, 1795000001, 999999, p2, sizeof p2), 0);
+	assert_int_equal(col_pcap_write(f, 0, 0, p2, COL_PCAP_SNAPLEN + 1), COL_E_ARG);
+	fclose(f);
+	f = fopen(path, "rb");
+	uint32_t gh[6];
+	assert_int_equal(fread(gh, sizeof gh[0], 6, f), 6);
+	fclose(f);
+	assert_int_equal(gh[0], 0xa1b2c3d4u); /* microseconds, host order */
+	assert_int_equal(gh[5], 101);
+
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *pc = pcap_open_offline(path, err);
+	assert_non_null(pc);
+	assert_int_equal(pcap_datalink(pc), DLT_RAW); /* the file says LINKTYPE_RAW (101) */
+	assert_int_equal(pcap_snapshot(pc), COL_PCAP_SNAPLEN);
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	assert_int_equal(pcap_next_ex(pc, &h, &data), 1);
+	assert_int_equal(h->ts.tv_sec, 1795000000);
+	assert_int_equal(h->ts.tv_usec, 123456);
+	assert_int_equal(h->caplen, sizeof p1);
+	assert_int_equal(h->len, sizeof p1);
+	assert_memory_equal(data, p1, sizeof p1);
+	assert_int_equal(pcap_next_ex(pc, &h, &data), 1);
+	assert_int_equal(h->ts.tv_usec, 999999);
+	assert_int_equal(h->caplen, sizeof p2);
+	assert_memory_equal(data, p2, sizeof p2);
+	assert_int_equal(pcap_next_ex(pc, &h, &data), PCAP_ERROR_BREAK);
+	pcap_close(pc);
+	unlink(path);
+}
+
+/* ---- CSV ---- */
+static void fill_fields(FILE *f, void *arg)
+{
+	const char *v[] = {"plain",  "a,b", "say \"hi\"", "two\nlines", " lead",
+	                   "trail ", "",    "cr\r",       "x"};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		assert_int_equal(col_csv_field(f, v[i], strlen(v[i])), 0);
+		fputc('|', f);
+	}
+}
+
+static void csv_quoting(void **state)
+{
+	char *s = mem_text(fill_fields, NULL);
+	assert_string_equal(s, "plain|\"a,b\"|\"say \"\"hi\"\"\"|\"two\nlines\"|\" lead\"|"
+	                       "\"trail \"||\"cr\r\"|x|");
+	free(s);
+}
+
+static void fill_iri(FILE *f, void *arg)
+{
+	struct med_record *r = arg;
+	assert_int_equal(col_csv_iri(f, r), 0);
+}
+
+static void csv_iri_lines(void **state)
+{
+	struct med_record r;
+	memset(&r, 0, sizeof r);
+	r.kind = MED_REC_IRI;
+	memcpy(r.hdr.liid, "LI,1", 4);
+	r.hdr.liid_len = 4;
+	r.hdr.has_cin = 1;
+	r.hdr.cin = 42;
+	r.hdr.seq = 3;
+	r.hdr.ts_sec = 1795000000; /* 2026-11-18T11:06:40Z */
+	r.hdr.ts_usec = 5;
+	r.hdr.ts_form = MED_TS_MICRO;
+	r.iri_type = MED_IRI_BEGIN;
+	r.iri_content = 1;
+	r.ev.event = MED_EV_START_OF_INTERCEPTION_SESSION_ACTIVE;
+	strcpy(r.ev.username, "alice \"a\"");
+	r.ev.has_target_ip = 1;
+	r.ev.target_ipver = 4;
+	memcpy(r.ev.target_ip, "\x0a\x00\x00\x01", 4);
+	char *s = mem_text(fill_iri, &r);
+	assert_string_equal(s,
+	                    "\"LI,1\",42,3,2026-11-18T11:06:40.000005Z,begin,"
+	                    "startOfInterceptionWithSessionActive,\"alice \"\"a\"\"\",10.0.0.1,,,,"
+	                    "\n");
+	free(s);
+
+	memset(&r.ev, 0, sizeof r.ev);
+	r.iri_type = MED_IRI_REPORT;
+	r.iri_content = 2;
+	r.facts.ip_version = 6;
+	r.facts.src[15] = 1;
+	r.facts.dst[0] = 0x20;
+	r.facts.dst[1] = 0x01;
+	r.facts.proto = 6;
+	r.facts.sport = 443;
+	r.facts.dport = 51000;
+	s = mem_text(fill_iri, &r);
+	assert_string_equal(s, "\"LI,1\",42,3,2026-11-18T11:06:40.000005Z,report,headerReport,,::1,"
+	                       "2001::,443,51000,6\n");
+	free(s);
+}
+
+static void fill_json(FILE *f, void *arg)
+{
+	col_json_str(f, (const uint8_t *)"a\"b\\c\n\x01\xff", 8);
+}
+
+static void json_escaping(void **state)
+{
+	char *s = mem_text(fill_json, NULL);
+	assert_string_equal(s, "\"a\\\"b\\\\c\\n\\u0001\\u00ff\"");
+	free(s);
+	char buf[64];
+	col_fmt_liid(buf, sizeof buf, (const uint8_t *)"a b\\\x7f", 5);
+	assert_string_equal(buf, "a\\x20b\\\\\\x7f");
+	col_fmt_time(buf, sizeof buf, 0, 0);
+	assert_string_equal(buf, "1970-01-01T00:00:00.000000Z");
+}
+
+/* ---- framing and the session path, with the real codec ---- */
+static void header(struct med_header *h, const char *liid, uint32_t cin, uint32_t seq)
+{
+	memset(h, 0, sizeof *h);
+	h->liid_len = strlen(liid);
+	memcpy(h->liid, liid, h->liid_len);
+	strcpy(h->auth_cc, "NL");
+	strcpy(h->deliv_cc, "NL");
+	strcpy(h->operator_id, "lawtap-op");
+	h->has_cin = 1;
+	h->cin = cin;
+	h->seq = seq;
+	h->ts_sec = 1795000000;
+	h->ts_usec = 250000;
+	h->ts_form = MED_TS_MICRO;
+	h->ts_qual = MED_TSQ_INTERCEPTION;
+}
+
+static long make_cc(uint8_t *out, size_t cap, const char *liid, uint32_t seq)
+{
+	struct med_header h;
+	uint8_t pkt[28] = {0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2};
+	header(&h, liid, 1, seq);
+	return med_encode_cc(&h, MED_DIR_TO_TARGET, pkt, sizeof pkt, out, cap);
+}
+
+struct replies {
+	int n;
+	uint8_t last[512];
+	size_t last_len;
+};
+
+static int capture_reply(void *arg, const uint8_t *buf, size_t len)
+{
+	struct replies *r = arg;
+	r->n++;
+	assert_true(len <= sizeof r->last);
+	memcpy(r->last, buf, len);
+	r->last_len = len;
+	return 0;
+}
+
+static void session_keepalive_and_garbage(void **state)
+{
+	uint8_t buf[4096];
+	size_t len = 0;
+	long n = make_cc(buf, sizeof buf, "LIID-0001", 0);
+	assert_true(n > 0);
+	len += (size_t)n;
+	struct med_header kh;
+	header(&kh, "-", 0, 77);
+	kh.has_cin = 1;
+	n = med_encode_keepalive(&kh, 0, buf + len, sizeof buf - len);
+	assert_true(n > 0);
+	len += (size_t)n;
+
+	struct replies rep = {0};
+	struct col_session cs;
+	memset(&cs, 0, sizeof cs);
+	cs.stream = col_stream_new();
+	cs.hi = COL_HI3;
+	strcpy(cs.name, "test");
+	cs.reply = capture_reply;
+	cs.reply_arg = &rep;
+	/* one byte at a time: framing must wait for whole records */
+	for (size_t i = 0; i < len; i++) {
+		assert_int_equal(col_stream_feed(cs.stream, buf + i, 1), 1);
+		assert_int_equal(col_session_drain(&cs), 0);
+	}
+	assert_int_equal(cs.records, 1);
+	assert_int_equal(cs.keepalives, 1);
+	assert_int_equal(rep.n, 1);
+	struct med_record r;
+	char why[128];
+	memset(&r, 0, sizeof r);
+	assert_int_equal(med_decode(rep.last, rep.last_len, &r, why, sizeof why), 0);
+	assert_int_equal(r.kind, MED_REC_KEEPALIVE_RESP);
+	assert_int_equal(r.hdr.seq, 77);
+	assert_int_equal(r.hdr.liid_len, 1);
+	assert_int_equal(r.hdr.liid[0], '-');
+	assert_string_equal(r.hdr.operator_id, "lawtap-op");
+	assert_string_equal(r.hdr.deliv_cc, "NL");
+	med_record_clear(&r);
+
+	/* garbage drops the connection */
+	const uint8_t junk[] = {0x04, 0x02, 0xde, 0xad};
+	col_stream_feed(cs.stream, junk, sizeof junk);
+	assert_int_equal(col_session_drain(&cs), -1);
+	uint64_t off = 0;
+	const uint8_t *rec;
+	size_t rl;
+	assert_int_equal(col_stream_next(cs.stream, &rec, &rl, &off), MED_E_BER);
+	assert_int_equal(off, len);
+	col_stream_free(cs.stream);
+
+	/* a well-framed record that does not decode drops it too */
+	cs.stream = col_stream_new();
+	const uint8_t bad[] = {0x30, 0x03, 0x02, 0x01, 0x00};
+	col_stream_feed(cs.stream, bad, sizeof bad);
+	assert_int_equal(col_session_drain(&cs), -1);
+	col_stream_free(cs.stream);
+}
+
+/* ---- output directory ---- */
+static char *slurp(const char *dir, const char *name, size_t *len)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	char *buf = malloc(1 << 20);
+	*len = fread(buf, 1, 1 << 20, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void store_files(void **state)
+{
+	char dir[] = "/tmp/test_collector_dir_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char sub[600], err[256];
+	snprintf(sub, sizeof sub, "%s/a/b", dir);
+	struct col_store *s = col_store_open(sub, err, sizeof err);
+	assert_non_null(s);
+	uint8_t recs[3][512];
+	long n[3];
+	for (int i = 0; i < 3; i++)
+		n[i] = make_cc(recs[i], sizeof recs[i], "LIID-0001", (uint32_t)(i == 2 ? 0 : i));
+	for (int i = 0; i < 3; i++) {
+		struct med_record r;
+		char why[128];
+		memset(&r, 0, sizeof r);
+		assert_int_equal(med_decode(recs[i], (size_t)n[i], &r, why, sizeof why), 0);
+		assert_int_equal(col_store_record(s, COL_HI3, "test", recs[i], (size_t)n[i], &r),
+		                 i == 2 ? COL_SEQ_DUP : COL_SEQ_NEW);
+		med_record_clear(&r);
+	}
+	col_store_close(s);
+	size_t len;
+	char *ber = slurp(sub, "hi3.ber", &len);
+	assert_int_equal(len, (size_t)(n[0] + n[1]));
+	assert_memory_equal(ber, recs[0], (size_t)n[0]);
+	assert_memory_equal(ber + n[0], recs[1], (size_t)n[1]);
+	free(ber);
+	char *sum = slurp(sub, "summary.txt", &len);
+	assert_string_equal(sum, "liid=LIID-0001 cin=1 hi=3 records=2 first_seq=0 last_seq=1 "
+	                         "gaps=0 duplicates=1\n"
+	                         "total hi2_records=0 hi3_records=2 keepalives=0 gaps=0 "
+	                         "duplicates=1 decode_errors=0\n");
+	free(sum);
+	char *csv = slurp(sub, "iri.csv", &len);
+	assert_string_equal(csv, "liid,cin,seq,time,iri_type,event,username,src,dst,sport,dport,"
+	                         "proto\n");
+	free(csv);
+	char *pc = slurp(sub, "cc.pcap", &len);
+	assert_int_equal(len, 24 + 2 * (16 + 28));
+	free(pc);
+
+	/* a restart remembers what was stored: the old record is a duplicate */
+	s = col_store_open(sub, err, sizeof err);
+	assert_non_null(s);
+	struct med_record r;
+	char why[128];
+	memset(&r, 0, sizeof r);
+	assert_int_equal(med_decode(recs[1], (size_t)n[1], &r, why, sizeof why), 0);
+	assert_int_equal(col_store_record(s, COL_HI3, "test", recs[1], (size_t)n[1], &r),
+	                 COL_SEQ_DUP);
+	med_record_clear(&r);
+	col_store_close(s);
+	ber = slurp(sub, "hi3.ber", &len);
+	assert_int_equal(len, (size_t)(n[0] + n[1]));
+	free(ber);
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(seq_in_order),         cmocka_unit_test(seq_duplicates),
+	    cmocka_unit_test(seq_gap_filled_later), cmocka_unit_test(seq_many_liids),
+	    cmocka_unit_test(summary_format),       cmocka_unit_test(pcap_roundtrip),
+	    cmocka_unit_test(csv_quoting),          cmocka_unit_test(csv_iri_lines),
+	    cmocka_unit_test(json_escaping),        cmocka_unit_test(session_keepalive_and_garbage),
+	    cmocka_unit_test(store_files),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
