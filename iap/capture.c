@@ -48,8 +48,12 @@ pcap_t *iap_capture_open_live(const char *iface, int snaplen, char *err, size_t 
 	}
 	pcap_set_snaplen(p, snaplen);
 	pcap_set_promisc(p, 1);
+	/* Not immediate mode: libpcap then uses a TPACKET_V2 ring of snaplen-sized frames, a
+	 * handful at the default snaplen, and drops bursts (seen on lo: 68 of 100). The
+	 * TPACKET_V3 block ring with a 10 ms timeout packs frames tightly and costs at most
+	 * 10 ms of latency. 32 MiB of ring absorbs bursts while a batch is sent. */
 	pcap_set_timeout(p, 10);
-	pcap_set_immediate_mode(p, 1);
+	pcap_set_buffer_size(p, 32 << 20);
 	/* Nanosecond stamps when the platform has them; microseconds otherwise. */
 	int nano = pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) == 0;
 	int rc = pcap_activate(p);

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 int lt_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port, int allow_zero,
-		      char *err, size_t errlen)
+                      char *err, size_t errlen)
 {
 	const char *colon, *hs, *he;
 	if (!s || !*s) {
@@ -51,7 +51,7 @@ int lt_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port,
 	long p = strtol(colon + 1, &end, 10);
 	if (colon[1] == '\0' || *end != '\0' || errno || p < (allow_zero ? 0 : 1) || p > 65535) {
 		snprintf(err, errlen, "bad port in \"%s\" (expected %d..65535)", s,
-			 allow_zero ? 0 : 1);
+		         allow_zero ? 0 : 1);
 		return -1;
 	}
 	*port = (uint16_t)p;

@@ -8,7 +8,7 @@
 /* Parses "127.0.0.1:9000", "[::1]:9000", "localhost:9000". Port must be 1..65535 (0 allowed
  * when allow_zero, meaning "pick one"). Returns 0 or -1 with the reason in err. */
 int lt_parse_hostport(const char *s, char *host, size_t hostlen, uint16_t *port, int allow_zero,
-		      char *err, size_t errlen);
+                      char *err, size_t errlen);
 /* Listening socket on host:port (SO_REUSEADDR, backlog 64). Returns fd or -1 (reason in err). */
 int lt_tcp_listen(const char *hostport, char *err, size_t errlen);
 /* The port a listening socket is bound to (useful with port 0), or -1. */

@@ -38,9 +38,9 @@ void lt_tls_ctx_free(SSL_CTX *ctx);
  * local issuer certificate", "peer role is iap, expected mediator"). The socket is not closed on
  * failure; the caller closes it. */
 SSL *lt_tls_accept(SSL_CTX *ctx, int fd, enum lt_role want, int timeout_ms, char *why,
-		   size_t whylen);
+                   size_t whylen);
 SSL *lt_tls_connect(SSL_CTX *ctx, int fd, enum lt_role want, int timeout_ms, char *why,
-		    size_t whylen);
+                    size_t whylen);
 
 /* The subject CN of the verified peer certificate (for IAP ids and audit). 0 or -1. */
 int lt_tls_peer_cn(SSL *ssl, char *buf, size_t len);

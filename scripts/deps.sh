@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test]   (test adds tshark and Erlang for the conformance checks)
 set -euo pipefail
 want=(build-essential cmake pkg-config asn1c libssl-dev openssl libpcap-dev libyaml-dev
-      libsqlite3-dev libcmocka-dev)
+      libsqlite3-dev libcmocka-dev libevent-dev libjansson-dev libcurl4-openssl-dev)
 if [ "${1:-build}" = test ]; then
 	want+=(tshark erlang-base erlang-asn1 tcpdump clang-format)
 fi
