@@ -1,7 +1,8 @@
 /* handover/deliver.c: the delivery thread of one handover (LEA x HI2|HI3).
  * States: down -> connecting (TCP + TLS, peer must hold the LEA role) -> up -> (failure)
  * backoff (capped full jitter) -> connecting ... In "up" the thread writes batches of whole
- * records, sends keep-alives (idle, confirming, draining) and reads only keep-alive responses. */
+ * records read from the spool, sends keep-alives (idle, confirming, draining) and reads only
+ * keep-alive responses; a response advances the spool's cursor (ack modes: handover.h). */
 #include "ho_int.h"
 
 #include "lib/log.h"
@@ -34,7 +35,8 @@ struct session {
 	uint32_t ka_seq; /* next keep-alive sequence number on this connection */
 	int ka_out;      /* a keep-alive waits for its response */
 	uint32_t ka_want;
-	uint64_t ka_mark_abs, ka_mark_rec; /* what the outstanding keep-alive confirms */
+	struct ho_spool_pos ka_mark; /* what the outstanding keep-alive confirms */
+	uint64_t bytes_since_ka;     /* written since the last keep-alive */
 	int64_t ka_deadline;
 	int64_t last_write;
 	uint8_t rbuf[RBUF_MAX];
@@ -147,7 +149,7 @@ static int read_responses(struct ho_link *l, struct session *s)
 			return -1;
 		}
 		pthread_mutex_lock(&l->mu);
-		ho_queue_confirm(&l->q, s->ka_mark_abs, s->ka_mark_rec);
+		ho_link_confirm_locked(l, &s->ka_mark);
 		pthread_mutex_unlock(&l->mu);
 		lt_debug("%s: keep-alive %u answered", l->name, s->ka_want);
 		s->ka_out = 0;
@@ -171,15 +173,39 @@ static int send_keepalive(struct ho_link *l, struct session *s, uint8_t *buf, si
 	}
 	int64_t now = lt_now_ms();
 	pthread_mutex_lock(&l->mu);
-	s->ka_mark_abs = ho_queue_sent_abs(&l->q);
-	s->ka_mark_rec = l->q.rec_sent;
+	s->ka_mark = l->sent;
 	l->keepalives++;
 	pthread_mutex_unlock(&l->mu);
 	s->ka_out = 1;
 	s->ka_want = s->ka_seq++;
 	s->ka_deadline = now + (int64_t)l->lea->keepalive_timeout * 1000;
 	s->last_write = now;
+	s->bytes_since_ka = 0;
 	return 0;
+}
+
+/* Window ack mode, with l->mu held, after a batch was written: a record counts as confirmed
+ * once resend_window newer records were written after it. */
+static void window_advance(struct ho_link *l)
+{
+	struct ho_spool_pos conf = {0, 0, 0};
+	int have = 0;
+	uint64_t w = (uint64_t)l->lea->resend_window;
+	while (l->ring_n > 0) {
+		struct ho_spool_pos *f = &l->ring[l->ring_head];
+		if (f->rec + w > l->sent.rec && l->ring_n < l->ring_cap)
+			break;
+		conf = *f;
+		have = 1;
+		l->ring_head = (l->ring_head + 1) % l->ring_cap;
+		l->ring_n--;
+	}
+	if (l->ring_cap) {
+		l->ring[(l->ring_head + l->ring_n) % l->ring_cap] = l->sent;
+		l->ring_n++;
+	}
+	if (have)
+		ho_link_confirm_locked(l, &conf);
 }
 
 /* One step of an established link. 0 to go on, -1 to drop the link. */
@@ -195,9 +221,13 @@ static int link_step(struct ho_link *l, struct session *s, uint8_t *batch)
 		return -1;
 	}
 	pthread_mutex_lock(&l->mu);
-	size_t n = ho_queue_take(&l->q, batch, HO_BATCH_MAX);
-	size_t unconf = ho_queue_unconfirmed(&l->q);
-	int unsent = ho_queue_has_unsent(&l->q);
+	uint64_t nrec = 0;
+	size_t n = ho_spool_read(l->sp, &l->sent, batch, HO_BATCH_MAX, UINT64_MAX, &nrec);
+	if (l->sent.rec > l->sent_max)
+		l->sent_max = l->sent.rec;
+	struct ho_spool_pos end = ho_spool_end(l->sp);
+	int unsent = l->sent.rec != end.rec;
+	uint64_t unconf = l->sent.rec - ho_spool_cursor(l->sp).rec;
 	int stopping = l->stopping, abort = l->abort;
 	pthread_mutex_unlock(&l->mu);
 	if (abort)
@@ -208,19 +238,29 @@ static int link_step(struct ho_link *l, struct session *s, uint8_t *batch)
 			return -1;
 		}
 		s->last_write = now = lt_now_ms();
+		s->bytes_since_ka += n;
+		if (l->lea->ack_mode == HO_ACK_WINDOW) {
+			pthread_mutex_lock(&l->mu);
+			window_advance(l);
+			pthread_mutex_unlock(&l->mu);
+		}
 	}
-	/* Keep-alives: after keepalive_idle of idleness (TS 102 232-1 TIME1); to confirm (and
-	 * free) what was written once HO_CONFIRM_BYTES wait for it, even under steady traffic;
-	 * and when draining. A batch ends on a record boundary, so a keep-alive may follow. */
+	/* Keep-alives: after keepalive_idle of idleness (TS 102 232-1 TIME1); when draining; and
+	 * in keepalive ack mode to confirm (and free) what was written: once HO_CONFIRM_BYTES
+	 * wait, or HO_CONFIRM_MS after the last batch of a burst. A batch ends on a record
+	 * boundary, so a keep-alive may follow. */
 	int idle = n == 0 && l->lea->keepalive_idle > 0 &&
 	           now - s->last_write >= (int64_t)l->lea->keepalive_idle * 1000;
-	if (!s->ka_out && (unconf >= HO_CONFIRM_BYTES ||
-	                   (!unsent && n == 0 && (idle || (stopping && unconf > 0)))))
+	int confirm = l->lea->ack_mode == HO_ACK_KEEPALIVE &&
+	              (s->bytes_since_ka >= HO_CONFIRM_BYTES ||
+	               (!unsent && n == 0 && unconf > 0 && now - s->last_write >= HO_CONFIRM_MS));
+	if (!s->ka_out && (confirm || (!unsent && n == 0 && (idle || (stopping && unconf > 0)))))
 		return send_keepalive(l, s, batch, HO_BATCH_MAX);
 	if (n > 0)
 		return 0;
 	pthread_mutex_lock(&l->mu);
-	if (!ho_queue_has_unsent(&l->q) && !l->abort && !(l->stopping && ho_queue_empty(&l->q)))
+	end = ho_spool_end(l->sp);
+	if (l->sent.rec == end.rec && !l->abort && !(l->stopping && ho_link_pending(l) == 0))
 		timed_wait(l, POLL_MS);
 	pthread_mutex_unlock(&l->mu);
 	return 0;
@@ -266,8 +306,10 @@ static void on_connect_failed(struct ho_link *l, struct backoff *b, const char *
 static void on_connected(struct ho_link *l, struct backoff *b, struct session *s)
 {
 	pthread_mutex_lock(&l->mu);
-	ho_queue_rewind(&l->q);
-	uint64_t resend = l->q.rec_end - l->q.rec_conf;
+	l->sent = ho_spool_cursor(l->sp); /* unconfirmed records first, in order */
+	l->ring_n = l->ring_head = 0;
+	uint64_t resend = ho_link_pending(l);
+	l->up = 1;
 	pthread_mutex_unlock(&l->mu);
 	if (b->flaps < FLAP_QUIET) {
 		lt_info("%s: connected to %s%s", l->name, l->lea->addr[l->hi],
@@ -278,6 +320,7 @@ static void on_connected(struct ho_link *l, struct backoff *b, struct session *s
 	}
 	b->failures = 0;
 	s->ka_seq = 0;
+	s->bytes_since_ka = 0;
 	s->healthy = 0;
 	s->connected_at = s->last_write = lt_now_ms();
 }
@@ -306,6 +349,7 @@ static void on_dropped(struct ho_link *l, struct backoff *b, struct session *s)
 	session_close(s);
 	pthread_mutex_lock(&l->mu);
 	l->reconnects++;
+	l->up = 0;
 	pthread_mutex_unlock(&l->mu);
 }
 
@@ -319,10 +363,10 @@ static int backoff_wait(struct ho_link *l, const struct backoff *b)
 		cap = 2000; /* draining: try often within drain_timeout */
 	int64_t until = lt_now_ms() + lt_backoff_ms(b->attempt - 1, 1000, cap);
 	/* A drain starting meanwhile ends the wait: try the LEA once more right away. */
-	while (!l->abort && !(l->stopping && ho_queue_empty(&l->q)) &&
+	while (!l->abort && !(l->stopping && ho_link_pending(l) == 0) &&
 	       l->stopping == was_stopping && lt_now_ms() < until)
 		timed_wait(l, until - lt_now_ms());
-	int cut = l->abort || (l->stopping && ho_queue_empty(&l->q));
+	int cut = l->abort || (l->stopping && ho_link_pending(l) == 0);
 	pthread_mutex_unlock(&l->mu);
 	return cut;
 }
@@ -340,7 +384,7 @@ void *ho_link_main(void *arg)
 	}
 	for (;;) {
 		pthread_mutex_lock(&l->mu);
-		int finish = l->abort || (l->stopping && ho_queue_empty(&l->q));
+		int finish = l->abort || (l->stopping && ho_link_pending(l) == 0);
 		pthread_mutex_unlock(&l->mu);
 		if (finish)
 			break;

@@ -10,6 +10,45 @@
 #include <string.h>
 #include <time.h>
 
+static int open_spools(struct ho_ctx *ho, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < 2 * ho->nleas; i++) {
+		struct ho_link *l = &ho->links[i];
+		char dir[1200], why[1600];
+		snprintf(dir, sizeof dir, "%s/%s/%s", ho->site.spool_dir, l->lea->id,
+		         l->hi == HO_HI2 ? "hi2" : "hi3");
+		struct ho_spool_conf c = {dir, ho->site.spool_segment_bytes, ho->site.fsync,
+		                          l->name};
+		l->sp = ho_spool_open(&c, (ho_spool_key_fn)ho->site.key_fn, ho->site.key_arg, why,
+		                      sizeof why);
+		if (!l->sp) {
+			snprintf(err, errlen, "%s: spool: %s", l->name, why);
+			return -1;
+		}
+		l->sent = ho_spool_cursor(l->sp);
+		struct ho_spool_pos end = ho_spool_end(l->sp);
+		l->rec_base = end.rec;
+		l->sent_max = l->sent.rec;
+		uint64_t pending = end.rec - l->sent.rec;
+		if (pending)
+			lt_info("%s: spool %s holds %" PRIu64 " unconfirmed records (%" PRIu64
+			        " bytes on disk) from an earlier run: sent first",
+			        l->name, dir, pending, ho_spool_bytes(l->sp));
+		if (l->lea->ack_mode == HO_ACK_WINDOW) {
+			l->ring_cap =
+			    (size_t)(l->lea->resend_window > 0 ? l->lea->resend_window
+			                                       : HO_RESEND_WINDOW_DEFAULT) +
+			    1;
+			l->ring = calloc(l->ring_cap, sizeof *l->ring);
+			if (!l->ring) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 struct ho_ctx *ho_new(SSL_CTX *ssl_ctx, const struct ho_site *site, const struct ho_lea_conf *leas,
                       size_t nleas, char *err, size_t errlen)
 {
@@ -37,9 +76,13 @@ struct ho_ctx *ho_new(SSL_CTX *ssl_ctx, const struct ho_site *site, const struct
 		l->hi = (int)(i % 2);
 		snprintf(l->name, sizeof l->name, "lea %s hi%d", l->lea->id,
 		         l->hi == HO_HI2 ? 2 : 3);
-		l->q.max = site->queue_max;
+		l->max_bytes = site->spool_max_bytes ? site->spool_max_bytes : HO_SPOOL_DEFAULT_MAX;
 		pthread_mutex_init(&l->mu, NULL);
 		pthread_cond_init(&l->cv, NULL);
+	}
+	if (open_spools(ho, err, errlen) != 0) {
+		ho_free(ho);
+		return NULL;
 	}
 	return ho;
 }
@@ -48,6 +91,10 @@ int ho_start(struct ho_ctx *ho, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < 2 * ho->nleas; i++) {
 		struct ho_link *l = &ho->links[i];
+		if (!l->sp) {
+			snprintf(err, errlen, "%s: spool not open", l->name);
+			return -1;
+		}
 		int rc = pthread_create(&l->thr, NULL, ho_link_main, l);
 		if (rc != 0) {
 			snprintf(err, errlen, "%s: cannot start the delivery thread: %s", l->name,
@@ -71,28 +118,92 @@ const struct ho_lea_conf *ho_link_lea(const struct ho_link *l)
 	return l->lea;
 }
 
-int ho_enqueue(struct ho_link *l, const uint8_t *pdu, size_t len)
+uint64_t ho_link_pending(const struct ho_link *l)
 {
-	static _Atomic int64_t last_full_log; /* rate limit shared by all links */
+	return l->sp ? ho_spool_end(l->sp).rec - ho_spool_cursor(l->sp).rec : 0;
+}
+
+void ho_link_confirm_locked(struct ho_link *l, const struct ho_spool_pos *pos)
+{
+	uint64_t before = ho_spool_cursor(l->sp).rec;
+	if (pos->rec <= before)
+		return;
+	/* Segments are about to go: the caller's de-duplication state must not need them. */
+	if (l->ho->site.before_delete && ho_spool_would_delete(l->sp, pos) > 0)
+		l->ho->site.before_delete(l->ho->site.key_arg);
+	if (ho_spool_confirm(l->sp, pos) != 0) {
+		l->spool_errors++;
+		return;
+	}
+	l->rec_conf += ho_spool_cursor(l->sp).rec - before;
+	pthread_cond_broadcast(&l->cv); /* room may be back: wake ho_room_wait */
+}
+
+int ho_enqueue(struct ho_link *l, const uint8_t *pdu, size_t len, const struct ho_spool_key *k)
+{
 	pthread_mutex_lock(&l->mu);
-	if (l->stopping) {
+	if (l->stopping || !l->sp) {
 		pthread_mutex_unlock(&l->mu);
 		return HO_E_STOPPED;
 	}
-	int rc = ho_queue_push(&l->q, pdu, len);
-	if (rc != 0)
-		l->dropped++;
-	else
-		pthread_cond_signal(&l->cv);
-	uint64_t dropped = l->dropped;
-	pthread_mutex_unlock(&l->mu);
+	int rc = ho_spool_append(l->sp, k, pdu, len);
 	if (rc != 0) {
-		int64_t now = lt_now_ms();
-		if (dropped == 1 || now - last_full_log >= 10000) {
-			last_full_log = now;
-			lt_err("%s: queue full, records dropped (%" PRIu64 " so far)", l->name,
-			       dropped);
+		l->spool_errors++;
+		rc = HO_E_IO;
+	} else {
+		l->rec_in++;
+		pthread_cond_signal(&l->cv);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return rc;
+}
+
+int ho_room_wait(struct ho_link *l, int ms)
+{
+	int64_t until = lt_now_ms() + ms;
+	pthread_mutex_lock(&l->mu);
+	for (;;) {
+		uint64_t used = l->sp ? ho_spool_bytes(l->sp) : 0;
+		if (l->full && used * 100 <= l->max_bytes * HO_SPOOL_RESUME_PCT) {
+			l->full = 0;
+			lt_warn("%s: spool back below %d%% of spool_max_bytes (%" PRIu64
+			        " bytes): taking X2/X3 from the IAPs again",
+			        l->name, HO_SPOOL_RESUME_PCT, used);
+		} else if (!l->full && used >= l->max_bytes) {
+			l->full = 1;
+			l->full_events++;
+			lt_err("%s: ALARM spool full (%" PRIu64 " bytes, spool_max_bytes %" PRIu64
+			       "): the LEA is not confirming; back-pressure: no more X2/X3 is "
+			       "read or acknowledged until it does (the IAPs keep their data)",
+			       l->name, used, l->max_bytes);
 		}
+		if (!l->full || l->stopping || lt_now_ms() >= until)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+	}
+	int rc = l->full ? HO_E_FULL : 0;
+	pthread_mutex_unlock(&l->mu);
+	return rc;
+}
+
+int ho_sync(struct ho_ctx *ho)
+{
+	int rc = 0;
+	for (size_t i = 0; i < 2 * ho->nleas; i++) {
+		struct ho_link *l = &ho->links[i];
+		pthread_mutex_lock(&l->mu);
+		if (l->sp && ho_spool_sync(l->sp) != 0) {
+			l->spool_errors++;
+			rc = -1;
+		}
+		pthread_mutex_unlock(&l->mu);
 	}
 	return rc;
 }
@@ -142,18 +253,20 @@ int ho_drain(struct ho_ctx *ho, int64_t timeout_ms, const volatile sig_atomic_t 
 	for (size_t i = 0; i < 2 * ho->nleas; i++) {
 		struct ho_link *l = &ho->links[i];
 		pthread_mutex_lock(&l->mu);
-		uint64_t unconf = l->q.rec_end - l->q.rec_conf;
+		uint64_t unconf = ho_link_pending(l);
 		l->abort = 1;
 		pthread_cond_broadcast(&l->cv);
 		pthread_mutex_unlock(&l->mu);
 		if (unconf) {
 			if (canceled)
 				lt_err("%s: %" PRIu64 " records not confirmed by the LEA (drain "
-				       "cut short by a second signal)",
+				       "cut short by a second signal; kept in the spool)",
 				       l->name, unconf);
 			else
 				lt_err("%s: %" PRIu64 " records not confirmed by the LEA within "
-				       "drain_timeout (%" PRId64 " s)",
+				       "drain_timeout (%" PRId64
+				       " s; kept in the spool, sent after "
+				       "the next start)",
 				       l->name, unconf, timeout_ms / 1000);
 			rc = -1;
 		}
@@ -174,6 +287,36 @@ int ho_drain(struct ho_ctx *ho, int64_t timeout_ms, const volatile sig_atomic_t 
 	return rc;
 }
 
+size_t ho_count(const struct ho_ctx *ho)
+{
+	return ho ? 2 * ho->nleas : 0;
+}
+
+int ho_get_stats(struct ho_ctx *ho, size_t i, struct ho_stats *st)
+{
+	if (!ho || i >= 2 * ho->nleas)
+		return -1;
+	struct ho_link *l = &ho->links[i];
+	memset(st, 0, sizeof *st);
+	pthread_mutex_lock(&l->mu);
+	snprintf(st->lea, sizeof st->lea, "%s", l->lea->id);
+	st->hi = l->hi == HO_HI2 ? 2 : 3;
+	st->up = l->up;
+	st->queued = l->rec_in;
+	st->delivered = l->sent_max > l->rec_base ? l->sent_max - l->rec_base : 0;
+	st->confirmed = l->rec_conf;
+	st->unconfirmed = ho_link_pending(l);
+	st->keepalives = l->keepalives;
+	st->reconnects = l->reconnects;
+	st->spool_bytes = l->sp ? ho_spool_bytes(l->sp) : 0;
+	st->spool_max_bytes = l->max_bytes;
+	st->spool_full = l->full;
+	st->spool_full_events = l->full_events;
+	st->spool_errors = l->spool_errors;
+	pthread_mutex_unlock(&l->mu);
+	return 0;
+}
+
 void ho_print_stats(struct ho_ctx *ho, FILE *out)
 {
 	for (size_t i = 0; i < 2 * ho->nleas; i++) {
@@ -182,10 +325,13 @@ void ho_print_stats(struct ho_ctx *ho, FILE *out)
 		fprintf(out,
 		        "lea=%s hi=%d queued=%" PRIu64 " delivered=%" PRIu64 " confirmed=%" PRIu64
 		        " unconfirmed=%" PRIu64 " dropped=%" PRIu64 " keepalives=%" PRIu64
-		        " reconnects=%" PRIu64 "\n",
-		        l->lea->id, l->hi == HO_HI2 ? 2 : 3, l->q.rec_end, l->q.rec_sent_max,
-		        l->q.rec_conf, l->q.rec_end - l->q.rec_conf, l->dropped, l->keepalives,
-		        l->reconnects);
+		        " reconnects=%" PRIu64 " spool_bytes=%" PRIu64 " spool_full=%d"
+		        " spool_full_events=%" PRIu64 " spool_errors=%" PRIu64 "\n",
+		        l->lea->id, l->hi == HO_HI2 ? 2 : 3, l->rec_in,
+		        l->sent_max > l->rec_base ? l->sent_max - l->rec_base : 0, l->rec_conf,
+		        ho_link_pending(l), l->dropped, l->keepalives, l->reconnects,
+		        l->sp ? ho_spool_bytes(l->sp) : 0, l->full, l->full_events,
+		        l->spool_errors);
 		pthread_mutex_unlock(&l->mu);
 	}
 	fflush(out);
@@ -221,7 +367,8 @@ void ho_free(struct ho_ctx *ho)
 	if (running)
 		return; /* a thread still blocked in I/O owns its link: leave it to process exit */
 	for (size_t i = 0; i < 2 * ho->nleas; i++) {
-		ho_queue_free(&ho->links[i].q);
+		ho_spool_close(ho->links[i].sp);
+		free(ho->links[i].ring);
 		pthread_mutex_destroy(&ho->links[i].mu);
 		pthread_cond_destroy(&ho->links[i].cv);
 	}

@@ -3,6 +3,7 @@
 #define LAWTAP_HO_INT_H
 
 #include "handover.h"
+#include "spool.h"
 
 #include "mediation/codec/pspdu.h"
 
@@ -12,55 +13,14 @@
 /* Bytes written per SSL_write at most (several TLS records; whole PS-PDUs). Larger than the
  * largest PS-PDU so that one always fits. */
 #define HO_BATCH_MAX (MED_PSPDU_MAX + 16 * 1024)
-/* Send a confirming keep-alive once this many sent bytes wait for confirmation. */
+/* Send a confirming keep-alive once this many written bytes wait for confirmation, or after
+ * HO_CONFIRM_MS without new records (keepalive ack mode). */
 #define HO_CONFIRM_BYTES (1024 * 1024)
-#define HO_QUEUE_DEFAULT_MAX ((size_t)256 * 1024 * 1024)
-
-/* The in-memory queue of one handover. buf[head, len) holds the bytes from the oldest
- * unconfirmed record on: [head, sent) written but not yet confirmed, [sent, len) not yet written.
- * Confirmed bytes are dropped by moving head; the buffer is compacted only when head passes half
- * of it, so confirming is amortised O(1) even behind a large backlog. Absolute counters let a
- * keep-alive remember "everything before here" across compactions. */
-struct ho_queue {
-	uint8_t *buf;
-	size_t cap, head, sent, len, max;
-	uint64_t conf_abs;     /* absolute stream offset of buf[head] */
-	uint64_t rec_end;      /* records ever enqueued */
-	uint64_t rec_sent;     /* records written on the current connection's pass */
-	uint64_t rec_conf;     /* records confirmed */
-	uint64_t rec_sent_max; /* records written at least once (delivered) */
-};
-
-/* Appends a record. 0 or HO_E_FULL (max bytes waiting, or no memory). */
-int ho_queue_push(struct ho_queue *q, const uint8_t *pdu, size_t len);
-/* Copies whole records from the unsent part into out (at most cap bytes) and marks them sent.
- * Returns the byte count (0 = nothing waiting, or the next record is larger than cap). */
-size_t ho_queue_take(struct ho_queue *q, uint8_t *out, size_t cap);
-/* Everything up to absolute offset abs (records up to rec) is confirmed: drop it. */
-void ho_queue_confirm(struct ho_queue *q, uint64_t abs, uint64_t rec);
-/* After a reconnect: everything unconfirmed is to be written again. */
-void ho_queue_rewind(struct ho_queue *q);
-void ho_queue_free(struct ho_queue *q);
-
-/* Bytes written and not yet confirmed. */
-static inline size_t ho_queue_unconfirmed(const struct ho_queue *q)
-{
-	return q->sent - q->head;
-}
-/* Absolute stream offset just after the last written byte (what a keep-alive now confirms). */
-static inline uint64_t ho_queue_sent_abs(const struct ho_queue *q)
-{
-	return q->conf_abs + (q->sent - q->head);
-}
-static inline int ho_queue_has_unsent(const struct ho_queue *q)
-{
-	return q->sent < q->len;
-}
-/* Nothing waiting: every record confirmed. */
-static inline int ho_queue_empty(const struct ho_queue *q)
-{
-	return q->head == q->len;
-}
+#define HO_CONFIRM_MS 200
+#define HO_SPOOL_DEFAULT_MAX ((uint64_t)1024 * 1024 * 1024)
+/* A full spool takes records again once below this share of spool_max_bytes (hysteresis). */
+#define HO_SPOOL_RESUME_PCT 90
+#define HO_RESEND_WINDOW_DEFAULT 1000
 
 struct ho_link {
 	struct ho_ctx *ho;
@@ -69,7 +29,19 @@ struct ho_link {
 	char name[64]; /* "lea lea1 hi3", for logs */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct ho_queue q;
+	struct ho_spool *sp;
+	struct ho_spool_pos sent; /* next record to write on the current connection */
+	uint64_t rec_in;          /* records appended this run */
+	uint64_t rec_conf;        /* records confirmed this run */
+	uint64_t sent_max;        /* highest record number written + 1 (delivered) */
+	uint64_t rec_base;        /* spool end at open: records before it are from a past run */
+	/* window ack mode: positions after each written batch, oldest first (a ring) */
+	struct ho_spool_pos *ring;
+	size_t ring_cap, ring_head, ring_n;
+	uint64_t max_bytes;
+	int full; /* spool at its bound: back-pressure episode in progress */
+	int up;   /* connected */
+	uint64_t full_events, spool_errors;
 	int stopping; /* drain requested: no new records, confirm and finish */
 	int abort;    /* drain timed out: give up now */
 	int done;     /* the thread finished (drained or aborted) */
@@ -88,6 +60,11 @@ struct ho_ctx {
 	pthread_mutex_t mu;    /* guards done_cv waits */
 	pthread_cond_t done_cv;
 };
+
+/* handover.c: records waiting (appended, not confirmed); with l->mu held. */
+uint64_t ho_link_pending(const struct ho_link *l);
+/* With l->mu held: everything before pos is confirmed by the LEA. */
+void ho_link_confirm_locked(struct ho_link *l, const struct ho_spool_pos *pos);
 
 /* deliver.c: the delivery thread of one handover. */
 void *ho_link_main(void *arg);

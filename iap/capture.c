@@ -142,7 +142,9 @@ void iap_stats_format(const struct iap_stats *s, char *buf, size_t len)
 	snprintf(buf, len,
 	         "packets_read=%" PRIu64 " matched=%" PRIu64 " x2_sent=%" PRIu64 " x3_sent=%" PRIu64
 	         " keepalives=%" PRIu64 " bytes_sent=%" PRIu64 " skipped_non_ip=%" PRIu64
-	         " truncated=%" PRIu64,
+	         " truncated=%" PRIu64 " dropped=%" PRIu64 " reconnects=%" PRIu64 " resent=%" PRIu64
+	         " confirmed=%" PRIu64,
 	         s->packets_read, s->matched, s->x2_sent, s->x3_sent, s->keepalives, s->bytes_sent,
-	         s->skipped_non_ip, s->truncated);
+	         s->skipped_non_ip, s->truncated, s->dropped, s->reconnects, s->resent,
+	         s->confirmed);
 }

@@ -24,9 +24,14 @@ struct iap_stats {
 	uint64_t bytes_sent;     /* bytes written to the X2/X3 link */
 	uint64_t skipped_non_ip; /* frames with no (well-formed) IPv4/IPv6 packet */
 	uint64_t truncated;      /* IP packets cut by the snap length, or too short to decode */
+	uint64_t dropped;        /* -i: packets not processed because the buffer was full */
+	uint64_t reconnects;     /* X2/X3 or tasking connections made again after a loss */
+	uint64_t resent;         /* batches sent again after a reconnect */
+	uint64_t confirmed;      /* batches the mediator confirmed (keep-alive ack) */
 };
 
-/* Formats "packets_read=N matched=N ... truncated=N" (no newline) into buf. */
+/* Formats "packets_read=N matched=N ... truncated=N dropped=N reconnects=N resent=N
+ * confirmed=N" (no newline) into buf. */
 void iap_stats_format(const struct iap_stats *s, char *buf, size_t len);
 
 /* ---- link layers (link.c): pure functions, no allocation ---- */
@@ -98,6 +103,10 @@ size_t iap_targets_match(struct iap_targets *t, int family, const uint8_t *src, 
 uint32_t iap_targets_next_seq(struct iap_targets *t, size_t i);
 /* Carries the sequence counters of tasks that keep their XID from old into t (old may be NULL). */
 void iap_targets_inherit(struct iap_targets *t, const struct iap_targets *old);
+/* Index of the task with this XID, or -1 (t may be NULL). */
+long iap_targets_find(const struct iap_targets *t, const uint8_t xid[16]);
+/* Sets the next sequence number of task i (resume). */
+void iap_targets_set_seq(struct iap_targets *t, size_t i, uint32_t seq);
 
 /* ---- tasking snapshots (tasking_client.c) ---- */
 struct iap_snapshot; /* a snapshot being received: TASKS v n, n x TASK, COMMIT v */
@@ -129,36 +138,172 @@ int iap_tasking_poll(struct iap_tasking *t, int timeout_ms, struct iap_targets *
                      uint64_t *version);
 int iap_tasking_ack(struct iap_tasking *t, uint64_t version);
 
-/* ---- X2/X3 uplink (uplink.c) ---- */
-#define IAP_BATCH_BYTES 65536       /* one SSL_write per batch of at most this much */
-#define IAP_FLUSH_IDLE_MS 50        /* -i: flush a partial batch after this much quiet */
+/* ---- store of unconfirmed batches (buffer.c) ----
+ * Batches of X2/X3 PDUs wait here until the mediator confirmed them: in memory up to mem_max
+ * bytes, then in append-only files in dir (records with length and CRC-32C) up to disk_max bytes,
+ * read back in order as memory frees up. Order is always kept. */
+#define IAP_BUF_REC_HDR 28          /* disk record header: magic, len, first, last, CRC */
+#define IAP_BUF_SEG_MAX (16u << 20) /* largest batch accepted (also when read back) */
+#define IAP_BUF_FILE_MAX (8u << 20) /* a buffer file is closed after this many bytes */
+#define IAP_BUF_E_FULL (-10)        /* neither memory nor disk has room */
+#define IAP_BUF_E_IO (-11)          /* disk write failed (logged); nothing was stored */
+#define IAP_BUF_E_SHORT (-12)       /* record parse: more bytes needed */
+#define IAP_BUF_E_BAD (-13)         /* record parse: not a valid record */
+
+struct iap_seg {
+	struct iap_seg *next;
+	uint64_t first_pkt, last_pkt; /* packet indexes (1-based) whose PDUs it holds */
+	uint32_t ka;                  /* keep-alive sequence number sent after it */
+	int sent;                     /* sent on the current connection */
+	unsigned tries;               /* times sent */
+	int64_t sent_ms;
+	size_t len;
+	uint8_t data[]; /* X2/X3 PDUs back to back */
+};
+
+struct iap_buf_conf {
+	uint64_t mem_max;  /* bytes of batches held in memory */
+	const char *dir;   /* disk overflow directory, NULL = none */
+	uint64_t disk_max; /* bytes of records pending on disk */
+};
+
+struct iap_buf_usage {
+	uint64_t mem_bytes, disk_bytes, lost_batches;
+	size_t mem_batches, disk_batches;
+};
+
+/* dir is created (0700) when missing; iap-*.buf files left there by an earlier run are
+ * removed (logged). NULL with the reason in err. */
+struct iap_buf *iap_buf_new(const struct iap_buf_conf *c, char *err, size_t errlen);
+void iap_buf_free(struct iap_buf *b);
+/* 1 when a batch of len bytes would be stored now (memory or disk), else 0. */
+int iap_buf_room(const struct iap_buf *b, size_t len);
+/* Stores a copy of a batch. 0, IAP_BUF_E_FULL, IAP_BUF_E_IO (disk failed, nothing stored) or
+ * IAP_BUF_E_BAD (len 0 or above IAP_BUF_SEG_MAX). */
+int iap_buf_push(struct iap_buf *b, const uint8_t *data, size_t len, uint64_t first_pkt,
+                 uint64_t last_pkt);
+/* The oldest batch (reading from disk when memory is empty), or NULL when none. */
+struct iap_seg *iap_buf_head(struct iap_buf *b);
+/* The oldest batch not sent on the current connection (reading from disk as memory allows). */
+struct iap_seg *iap_buf_next_unsent(struct iap_buf *b);
+void iap_buf_mark_sent(struct iap_buf *b, struct iap_seg *s, uint32_t ka, int64_t now_ms);
+/* Releases the oldest batch (confirmed). */
+void iap_buf_pop(struct iap_buf *b);
+/* After a reconnect: every held batch is to be sent again, oldest first. */
+void iap_buf_unsend_all(struct iap_buf *b);
+int iap_buf_empty(const struct iap_buf *b);
+void iap_buf_usage(const struct iap_buf *b, struct iap_buf_usage *u);
+
+/* A disk record in plain form (data points into the parsed buffer). */
+struct iap_buf_rec {
+	const uint8_t *data;
+	size_t len;
+	uint64_t first_pkt, last_pkt;
+};
+/* Writes the record header for data[0..len). */
+void iap_buf_rec_header(uint8_t hdr[IAP_BUF_REC_HDR], const uint8_t *data, size_t len,
+                        uint64_t first_pkt, uint64_t last_pkt);
+/* Parses one record at the start of buf (untrusted): magic, 0 < len <= IAP_BUF_SEG_MAX,
+ * first <= last, CRC-32C, and data made of whole X2/X3 PDUs (lt_x2x3_frame). 0 with *out and
+ * *used (record size) set, IAP_BUF_E_SHORT or IAP_BUF_E_BAD. Never reads outside buf[0..len). */
+int iap_buf_rec_parse(const uint8_t *buf, size_t len, struct iap_buf_rec *out, size_t *used);
+uint32_t iap_crc32c(const uint8_t *p, size_t n);
+
+/* ---- X2/X3 uplink (uplink.c) ----
+ * Survives its connections: PDUs are encoded into an open batch; a batch is closed after a
+ * packet once it holds IAP_BATCH_BYTES (or after IAP_FLUSH_IDLE_MS of quiet) and moves to the
+ * store (buffer.c). Each batch is sent followed by a keep-alive; the mediator's ack of that
+ * keep-alive (same sequence number) confirms the batch, which is then released. After a
+ * reconnect every held batch is sent again, in order, before newer ones. */
+#define IAP_BATCH_BYTES 65536       /* a batch is closed once it holds this much */
+#define IAP_FLUSH_IDLE_MS 50        /* a partial batch is closed after this much quiet */
 #define IAP_KEEPALIVE_IDLE_MS 10000 /* keep-alive after this long without sending */
 #define IAP_KEEPALIVE_WAIT_MS 10000 /* its ack must come within this */
+#define IAP_BATCH_ACK_MS 30000      /* the oldest sent batch's ack must come within this */
+#define IAP_INFLIGHT_MAX (4u << 20) /* sent and unconfirmed bytes on one connection */
 
 struct iap_uplink;
 
-/* Takes ssl (connected to a peer of the mediator role). iap_id is 1..8 characters. */
-struct iap_uplink *iap_uplink_new_take(SSL *ssl, const char *iap_id, struct iap_stats *stats,
-                                       char *err, size_t errlen);
+struct iap_uplink_conf {
+	struct iap_buf_conf buf;
+	uint64_t epoch; /* the run epoch sent in attribute 65280 of every PDU */
+};
+
+/* Called for each batch the mediator confirmed, oldest first, before it is released. */
+typedef void (*iap_confirm_fn)(void *arg, const struct iap_seg *s);
+
+/* iap_id is 1..8 characters. No connection yet. NULL with the reason in err. */
+struct iap_uplink *iap_uplink_new(const char *iap_id, const struct iap_uplink_conf *c,
+                                  struct iap_stats *stats, char *err, size_t errlen);
 void iap_uplink_free(struct iap_uplink *u);
-int iap_uplink_fd(const struct iap_uplink *u);
-/* Queues an X3 PDU (format 5/6 from family) with the IP packet as payload. -1: link failed. */
+void iap_uplink_on_confirm(struct iap_uplink *u, iap_confirm_fn fn, void *arg);
+/* Takes ssl (connected to a peer of the mediator role) as the current connection; every held
+ * batch will be sent again first. 0, or -1 (ssl closed). */
+int iap_uplink_attach_take(struct iap_uplink *u, SSL *ssl);
+/* Drops the current connection (held batches stay). */
+void iap_uplink_detach(struct iap_uplink *u);
+int iap_uplink_connected(const struct iap_uplink *u);
+int iap_uplink_fd(const struct iap_uplink *u); /* -1 when not connected */
+/* Packet index (1-based, counted from the start of the input) of the PDUs that follow. */
+void iap_uplink_begin_packet(struct iap_uplink *u, uint64_t pkt);
+/* Ends the packet: closes the batch when it reached IAP_BATCH_BYTES and the store has room. */
+void iap_uplink_end_packet(struct iap_uplink *u);
+/* 1 when another packet may be processed (the open batch is not waiting for room). */
+int iap_uplink_room(struct iap_uplink *u);
+/* Queues an X3 PDU (format 5/6 from family) with the IP packet as payload. 0, -1 (no memory). */
 int iap_uplink_x3(struct iap_uplink *u, const struct lt_task *task, uint32_t seq, int direction,
                   int family, uint32_t ts_sec, uint32_t ts_nsec, const uint8_t *ip, size_t len);
-/* Queues an X2 PDU (format 4, no payload) carrying the header facts. -1: link failed. */
+/* Queues an X2 PDU (format 4, no payload) carrying the header facts. 0, -1 (no memory). */
 int iap_uplink_x2(struct iap_uplink *u, const struct lt_task *task, uint32_t seq, int direction,
                   uint32_t ts_sec, uint32_t ts_nsec, const struct iap_pkt_facts *f);
-/* Writes the pending batch (one SSL_write). 0 or -1 (link failed). */
+/* Closes the open batch into the store. 0, or IAP_BUF_E_FULL / _IO (it stays open). */
 int iap_uplink_flush(struct iap_uplink *u);
-/* Housekeeping at monotonic time now_ms: flushes a batch idle for IAP_FLUSH_IDLE_MS when
- * flush_idle, reads keep-alive acks, sends a keep-alive after IAP_KEEPALIVE_IDLE_MS without
- * traffic, fails the link when an ack is overdue. 0 or -1 (link failed, logged). */
+/* Housekeeping at monotonic time now_ms: closes a batch idle for IAP_FLUSH_IDLE_MS when
+ * flush_idle, and when connected sends held batches (within IAP_INFLIGHT_MAX), reads acks,
+ * sends an idle keep-alive after IAP_KEEPALIVE_IDLE_MS, fails the connection when an ack is
+ * overdue. 0, or -1 when the connection failed (logged, detached; batches kept). */
 int iap_uplink_tick(struct iap_uplink *u, int64_t now_ms, int flush_idle);
 /* Milliseconds until iap_uplink_tick has work to do (for a poll timeout), at most max_ms. */
 int iap_uplink_next_ms(const struct iap_uplink *u, int64_t now_ms, int max_ms);
-/* Flushes, sends a keep-alive and waits up to timeout_ms for its ack: everything sent before it
- * is then queued at the mediator. 0, or -1 (logged). */
-int iap_uplink_finish(struct iap_uplink *u, int timeout_ms);
+/* 1 when nothing is held: the open batch is empty and every batch was confirmed. */
+int iap_uplink_idle(struct iap_uplink *u);
+/* Sends a keep-alive not tied to a batch (when connected); iap_uplink_probe_acked tells when
+ * its ack came. 0 or -1 (connection failed, detached). */
+int iap_uplink_probe(struct iap_uplink *u);
+int iap_uplink_probe_acked(const struct iap_uplink *u);
+/* Packets up to which every PDU was confirmed (0 = none): all packets <= it are safe. */
+uint64_t iap_uplink_confirmed_pkts(struct iap_uplink *u);
+void iap_uplink_usage(const struct iap_uplink *u, struct iap_buf_usage *out);
+
+/* ---- resume state for -r (resume.c) ---- */
+struct iap_seqmap {
+	size_t n, cap;
+	struct iap_seqent {
+		uint8_t xid[16];
+		uint32_t next; /* next sequence number of this XID */
+	} * e;
+};
+/* Raises the XID's next sequence number to at least next (adds it when new). 0 or -1. */
+int iap_seqmap_note(struct iap_seqmap *m, const uint8_t xid[16], uint32_t next);
+/* The XID's next sequence number, or -1 when unknown. */
+int64_t iap_seqmap_get(const struct iap_seqmap *m, const uint8_t xid[16]);
+void iap_seqmap_clear(struct iap_seqmap *m);
+/* Notes the sequence number of every X2/X3 PDU of data[0..len) (confirmed batch). */
+void iap_seqmap_note_pdus(struct iap_seqmap *m, const uint8_t *data, size_t len);
+
+struct iap_resume {
+	char file[4096];              /* the capture's path as given */
+	uint64_t size, ino, mtime_ns; /* its identity */
+	uint64_t packets;             /* packets 1..packets were confirmed */
+	uint64_t epoch;               /* run epoch */
+	struct iap_seqmap seq;        /* next sequence number per XID after those packets */
+};
+/* Reads a state file (untrusted text, bounded). 0, 1 when it does not exist, -1 with err. */
+int iap_resume_load(const char *path, struct iap_resume *st, char *err, size_t errlen);
+/* Writes it atomically (temporary file, fsync, rename, fsync of the directory). 0 or -1. */
+int iap_resume_save(const char *path, const struct iap_resume *st, char *err, size_t errlen);
+/* Fills size/ino/mtime_ns from the file. 0 or -1 with err. */
+int iap_resume_identity(const char *file, struct iap_resume *st, char *err, size_t errlen);
 
 /* ---- TLS on a non-blocking socket (tlsio.c) ---- */
 #define IAP_WRITE_TIMEOUT_MS 60000 /* a peer that takes no bytes for this long has failed */
@@ -193,12 +338,23 @@ struct iap_ctx {
 	int ts_nano;               /* pcap time stamps carry nanoseconds (else microseconds) */
 	struct iap_match *scratch; /* room for targets' task count */
 	size_t scratch_cap;
+	uint64_t pkt; /* index of the current packet (1-based, from the start of the input) */
+	/* --pace: times of interception rebased so the first packet's time is the start time
+	 * (base_wall_ns), later ones base_wall_ns + (t - base_pkt_ns) / speed. */
+	int rebase, rebase_set;
+	double speed;
+	int64_t base_wall_ns, base_pkt_ns;
+	/* --resume: next sequence numbers for XIDs first seen in this run (NULL = none) */
+	const struct iap_seqmap *seed;
 };
 
 /* Replaces the table (the old one is freed after its sequence counters are carried over).
  * 0 or -1 (ENOMEM). */
 int iap_ctx_set_targets_take(struct iap_ctx *c, struct iap_targets *t);
-/* Handles one captured frame: decodes, matches, queues X2/X3. 0, or -1 when the uplink failed. */
+/* The capture time of a frame in ns (µs stamps scaled). */
+int64_t iap_frame_ns(const struct iap_ctx *c, const struct pcap_pkthdr *h);
+/* Handles one captured frame: decodes, matches, queues X2/X3 (packet index c->pkt + 1, which
+ * becomes c->pkt). 0, or -1 when the uplink failed (out of memory). */
 int iap_process_frame(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint8_t *frame);
 void iap_ctx_clear(struct iap_ctx *c);
 

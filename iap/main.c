@@ -20,8 +20,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CONNECT_TIMEOUT_MS 10000
-#define BATCH_PACKETS 256 /* -r: poll the links after this many packets */
+#define CONNECT_TIMEOUT_MS 5000
+#define BATCH_PACKETS 256     /* -r: poll the links after this many packets */
+#define RECONNECT_BASE_MS 100 /* capped full-jitter backoff between connection attempts */
+#define RECONNECT_CAP_MS 5000
+#define RESUME_SAVE_MS 500   /* --resume: state written at most this often (and at exit) */
+#define DROP_LOG_MS 10000    /* -i: buffer-full drops are logged at most this often */
+#define FINISH_LIVE_MS 10000 /* -i: at SIGTERM, wait this long for confirmations */
 
 static volatile sig_atomic_t stop_flag;
 
@@ -33,7 +38,10 @@ static void on_signal(int sig)
 
 struct opts {
 	const char *file, *iface, *mediator, *tasking, *ca, *cert, *key, *user, *keylog, *stats;
-	int snaplen, verbose;
+	const char *buffer_dir, *resume;
+	uint64_t buffer_mem, buffer_max;
+	int snaplen, verbose, pace, keep_times;
+	double speed;
 };
 
 static void usage(FILE *f)
@@ -42,7 +50,11 @@ static void usage(FILE *f)
 	        "usage: lawtap-iap (-r FILE | -i IFACE) --mediator HOST:PORT --tasking "
 	        "HOST:PORT\n"
 	        "                  --ca FILE --cert FILE --key FILE [--user NAME] [--snaplen N]\n"
-	        "                  [--keylog FILE] [--stats FILE] [-v]\n");
+	        "                  [--keylog FILE] [--stats FILE] [--buffer-mem BYTES]\n"
+	        "                  [--buffer-dir DIR] [--buffer-max BYTES] [--resume STATE]\n"
+	        "                  [--pace [--speed X] [--keep-times]] [-v]\n"
+	        "  BYTES may end in k, M or G (binary). Defaults: --buffer-mem 64M, --buffer-max "
+	        "1G.\n");
 }
 
 __attribute__((format(printf, 1, 2))) static _Noreturn void usage_error(const char *fmt, ...)
@@ -57,9 +69,51 @@ __attribute__((format(printf, 1, 2))) static _Noreturn void usage_error(const ch
 	exit(2);
 }
 
+/* "64M", "1G", "1048576": a byte count with an optional binary suffix. 0 or -1. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -1;
+	unsigned shift = 0;
+	if (*end == 'k' || *end == 'K')
+		shift = 10;
+	else if (*end == 'm' || *end == 'M')
+		shift = 20;
+	else if (*end == 'g' || *end == 'G')
+		shift = 30;
+	else if (*end)
+		return -1;
+	if (shift && end[1])
+		return -1;
+	if (v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
 static void parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_MED = 256, O_TASK, O_CA, O_CERT, O_KEY, O_USER, O_SNAP, O_KEYLOG, O_STATS };
+	enum {
+		O_MED = 256,
+		O_TASK,
+		O_CA,
+		O_CERT,
+		O_KEY,
+		O_USER,
+		O_SNAP,
+		O_KEYLOG,
+		O_STATS,
+		O_BMEM,
+		O_BDIR,
+		O_BMAX,
+		O_RESUME,
+		O_PACE,
+		O_SPEED,
+		O_KEEPT
+	};
 	static const struct option lo[] = {{"mediator", required_argument, NULL, O_MED},
 	                                   {"tasking", required_argument, NULL, O_TASK},
 	                                   {"ca", required_argument, NULL, O_CA},
@@ -69,12 +123,22 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	                                   {"snaplen", required_argument, NULL, O_SNAP},
 	                                   {"keylog", required_argument, NULL, O_KEYLOG},
 	                                   {"stats", required_argument, NULL, O_STATS},
+	                                   {"buffer-mem", required_argument, NULL, O_BMEM},
+	                                   {"buffer-dir", required_argument, NULL, O_BDIR},
+	                                   {"buffer-max", required_argument, NULL, O_BMAX},
+	                                   {"resume", required_argument, NULL, O_RESUME},
+	                                   {"pace", no_argument, NULL, O_PACE},
+	                                   {"speed", required_argument, NULL, O_SPEED},
+	                                   {"keep-times", no_argument, NULL, O_KEEPT},
 	                                   {"verbose", no_argument, NULL, 'v'},
 	                                   {"help", no_argument, NULL, 'h'},
 	                                   {NULL, 0, NULL, 0}};
 	memset(o, 0, sizeof *o);
 	o->user = "nobody";
 	o->snaplen = 262144;
+	o->buffer_mem = 64u << 20;
+	o->buffer_max = 1u << 30;
+	o->speed = 1.0;
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":r:i:vh", lo, NULL)) != -1) {
@@ -115,6 +179,39 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case O_STATS:
 			o->stats = optarg;
 			break;
+		case O_BMEM:
+			if (parse_size(optarg, &o->buffer_mem) != 0 || o->buffer_mem < (1u << 20))
+				usage_error("--buffer-mem %s: expected a size of at least 1M",
+				            optarg);
+			break;
+		case O_BMAX:
+			if (parse_size(optarg, &o->buffer_max) != 0 || o->buffer_max < (1u << 20))
+				usage_error("--buffer-max %s: expected a size of at least 1M",
+				            optarg);
+			break;
+		case O_BDIR:
+			o->buffer_dir = optarg;
+			break;
+		case O_RESUME:
+			if (strchr(optarg, '\n'))
+				usage_error("--resume: the path must not hold a newline");
+			o->resume = optarg;
+			break;
+		case O_PACE:
+			o->pace = 1;
+			break;
+		case O_KEEPT:
+			o->keep_times = 1;
+			break;
+		case O_SPEED: {
+			char *end;
+			errno = 0;
+			double v = strtod(optarg, &end);
+			if (errno || *end || end == optarg || !(v >= 0.001 && v <= 1000000))
+				usage_error("--speed %s: expected a factor 0.001..1000000", optarg);
+			o->speed = v;
+			break;
+		}
 		case O_SNAP: {
 			char *end;
 			errno = 0;
@@ -136,6 +233,14 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		usage_error("unexpected argument %s", argv[optind]);
 	if (!!o->file == !!o->iface)
 		usage_error("give exactly one of -r FILE or -i IFACE");
+	if (o->resume && !o->file)
+		usage_error("--resume needs -r FILE");
+	if (o->pace && !o->file)
+		usage_error("--pace needs -r FILE");
+	if ((o->keep_times || o->speed != 1.0) && !o->pace)
+		usage_error("--speed and --keep-times go with --pace");
+	if (o->file && strchr(o->file, '\n'))
+		usage_error("-r: the path must not hold a newline");
 	const char *req[][2] = {{"--mediator", o->mediator},
 	                        {"--tasking", o->tasking},
 	                        {"--ca", o->ca},
@@ -169,46 +274,231 @@ static SSL *connect_mediator(SSL_CTX *ctx, const char *hostport, const char *wha
 	return ssl;
 }
 
+/* A link to the mediator that comes back: capped full-jitter backoff between attempts. */
+struct relink {
+	int attempt;
+	int64_t next_ms;
+	int ever; /* connected at least once */
+};
+
+static void relink_failed(struct relink *l, int64_t now)
+{
+	l->next_ms = now + lt_backoff_ms(l->attempt, RECONNECT_BASE_MS, RECONNECT_CAP_MS);
+	if (l->attempt < 30)
+		l->attempt++;
+}
+
 struct run {
 	struct opts o;
 	pcap_t *pcap;
+	SSL_CTX *tls;
+	char iap_id[64];
 	struct iap_tasking *tasking;
 	struct iap_uplink *uplink;
+	struct relink tlink, ulink;
 	struct iap_ctx ctx;
 	struct iap_stats stats;
+	struct iap_resume res;
+	int64_t res_saved_ms;
+	uint64_t res_saved_pkts;
+	int res_dirty;
+	int64_t drop_log_ms;
+	uint64_t drops_logged;
 	int failed;
 };
 
+/* --resume: writes the state when due (or when force). */
+static void save_resume(struct run *r, int force)
+{
+	if (!r->o.resume || !r->uplink)
+		return;
+	int64_t now = lt_now_ms();
+	if (!force && now - r->res_saved_ms < RESUME_SAVE_MS)
+		return;
+	uint64_t pkts = iap_uplink_confirmed_pkts(r->uplink);
+	if (pkts < r->res.packets)
+		pkts = r->res.packets; /* never moves back (packets skipped on resume) */
+	if (!force && pkts == r->res_saved_pkts && !r->res_dirty)
+		return;
+	r->res.packets = pkts;
+	char err[512];
+	if (iap_resume_save(r->o.resume, &r->res, err, sizeof err) != 0)
+		lt_err("%s", err);
+	r->res_saved_ms = now;
+	r->res_saved_pkts = pkts;
+	r->res_dirty = 0;
+}
+
+static void on_confirm(void *arg, const struct iap_seg *s)
+{
+	struct run *r = arg;
+	if (r->o.resume) {
+		iap_seqmap_note_pdus(&r->res.seq, s->data, s->len);
+		r->res_dirty = 1;
+	}
+}
+
+static void tasking_lost(struct run *r)
+{
+	iap_tasking_free(r->tasking);
+	r->tasking = NULL;
+	lt_warn("tasking link lost: tasks held, reconnecting");
+	relink_failed(&r->tlink, lt_now_ms());
+}
+
 /* Polls the tasking link (waiting up to timeout_ms) and applies a completed snapshot.
- * 1 applied, 0 nothing new, -1 failed. */
+ * 1 applied, 0 nothing new, -1 the link failed (it is dropped and reconnected later). */
 static int poll_tasking(struct run *r, int timeout_ms)
 {
 	struct iap_targets *t = NULL;
 	uint64_t version = 0;
+	if (!r->tasking)
+		return 0;
 	int rc = iap_tasking_poll(r->tasking, timeout_ms, &t, &version);
+	if (rc < 0)
+		tasking_lost(r);
 	if (rc <= 0)
 		return rc;
 	size_t ntasks = iap_targets_ntasks(t);
 	if (iap_ctx_set_targets_take(&r->ctx, t) != 0) {
 		lt_err("tasking: out of memory applying snapshot %llu",
 		       (unsigned long long)version);
+		tasking_lost(r);
 		return -1;
 	}
 	lt_info("tasking: snapshot %llu applied (%zu tasks)", (unsigned long long)version, ntasks);
-	return iap_tasking_ack(r->tasking, version) == 0 ? 1 : -1;
+	if (iap_tasking_ack(r->tasking, version) != 0) {
+		tasking_lost(r);
+		return -1;
+	}
+	return 1;
+}
+
+/* Makes the links that are down again when their backoff has passed. */
+static void reconnect(struct run *r)
+{
+	char err[512];
+	int64_t now = lt_now_ms();
+	if (!r->tasking && now >= r->tlink.next_ms) {
+		SSL *ts = connect_mediator(r->tls, r->o.tasking, "tasking");
+		if (ts && (r->tasking = iap_tasking_new_take(ts, r->iap_id, err, sizeof err))) {
+			lt_info("tasking link %s: connected again", r->o.tasking);
+			r->tlink.attempt = 0;
+			r->stats.reconnects++;
+		} else {
+			if (ts)
+				lt_err("tasking link %s: %s", r->o.tasking, err);
+			relink_failed(&r->tlink, lt_now_ms());
+		}
+	}
+	now = lt_now_ms();
+	if (!iap_uplink_connected(r->uplink) && now >= r->ulink.next_ms) {
+		SSL *us = connect_mediator(r->tls, r->o.mediator, "mediator");
+		if (us && iap_uplink_attach_take(r->uplink, us) == 0) {
+			struct iap_buf_usage bu;
+			iap_uplink_usage(r->uplink, &bu);
+			lt_info("mediator link %s: connected again, resending %zu batch(es) first",
+			        r->o.mediator, bu.mem_batches + bu.disk_batches);
+			r->ulink.attempt = 0;
+			r->stats.reconnects++;
+		} else {
+			relink_failed(&r->ulink, lt_now_ms());
+		}
+	}
+}
+
+/* One round of link work: reconnects, waits up to timeout_ms for the links (and extra_fd, the
+ * live capture, when >= 0), reads tasks and acks, sends held batches, saves the resume state.
+ * Link failures are handled here (reconnect later); never fails. */
+static void service(struct run *r, int timeout_ms, int extra_fd)
+{
+	reconnect(r);
+	int64_t now = lt_now_ms();
+	int t = iap_uplink_next_ms(r->uplink, now, timeout_ms);
+	if (!r->tasking && r->tlink.next_ms - now < t)
+		t = (int)(r->tlink.next_ms - now);
+	if (!iap_uplink_connected(r->uplink) && r->ulink.next_ms - now < t)
+		t = (int)(r->ulink.next_ms - now);
+	if (t < 0)
+		t = 0;
+	struct pollfd pfd[3];
+	nfds_t n = 0;
+	if (extra_fd >= 0)
+		pfd[n++] = (struct pollfd){.fd = extra_fd, .events = POLLIN};
+	if (r->tasking)
+		pfd[n++] = (struct pollfd){.fd = iap_tasking_fd(r->tasking), .events = POLLIN};
+	if (iap_uplink_connected(r->uplink))
+		pfd[n++] = (struct pollfd){.fd = iap_uplink_fd(r->uplink), .events = POLLIN};
+	if (t > 0 && poll(pfd, n, t) < 0 && errno != EINTR)
+		lt_err("poll: %s", strerror(errno));
+	(void)poll_tasking(r, 0);
+	int was_up = iap_uplink_connected(r->uplink);
+	if (iap_uplink_tick(r->uplink, lt_now_ms(), 1) != 0 && was_up)
+		relink_failed(&r->ulink, lt_now_ms());
+	save_resume(r, 0);
 }
 
 static int wait_first_snapshot(struct run *r)
 {
-	while (!stop_flag) {
-		int64_t now = lt_now_ms();
-		int rc = poll_tasking(r, iap_uplink_next_ms(r->uplink, now, 1000));
-		if (rc != 0)
-			return rc > 0 ? 0 : -1;
-		if (iap_uplink_tick(r->uplink, lt_now_ms(), 1) != 0)
-			return -1;
+	while (!stop_flag && !r->ctx.targets)
+		service(r, 1000, -1);
+	return r->ctx.targets ? 0 : -1;
+}
+
+/* Closes the open batch and waits until the mediator confirmed everything, then for the ack of
+ * one last keep-alive. deadline_ms < 0: no bound (only a signal stops it). 0 or -1. */
+static int finish(struct run *r, int64_t deadline_ms)
+{
+	int probed = 0;
+	for (;;) {
+		/* -r (no deadline) stops at a signal; -i is here because of one, bounded. */
+		if ((deadline_ms < 0 && stop_flag) ||
+		    (deadline_ms >= 0 && lt_now_ms() >= deadline_ms))
+			break;
+		if (iap_uplink_idle(r->uplink)) {
+			if (probed && iap_uplink_probe_acked(r->uplink))
+				return 0;
+			if (!probed && iap_uplink_connected(r->uplink)) {
+				probed = iap_uplink_probe(r->uplink) == 0;
+				if (!probed)
+					relink_failed(&r->ulink, lt_now_ms());
+			} else if (probed && !iap_uplink_connected(r->uplink)) {
+				probed = 0; /* lost before its ack: again on the next link */
+			}
+		} else {
+			(void)iap_uplink_flush(r->uplink);
+		}
+		service(r, 100, -1);
 	}
+	struct iap_buf_usage bu;
+	iap_uplink_usage(r->uplink, &bu);
+	lt_err("mediator link: %zu batch(es) not confirmed at exit%s",
+	       bu.mem_batches + bu.disk_batches,
+	       r->o.resume ? " (the resume state covers them)" : "");
 	return -1;
+}
+
+/* --resume: skips the packets the state says were confirmed. 0 or -1. */
+static int skip_confirmed(struct run *r)
+{
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	for (uint64_t i = 0; i < r->res.packets; i++) {
+		if (pcap_next_ex(r->pcap, &h, &data) != 1) {
+			lt_err("%s: the resume state says %llu packets were sent, the file ends "
+			       "at %llu",
+			       r->o.file, (unsigned long long)r->res.packets,
+			       (unsigned long long)i);
+			return -1;
+		}
+	}
+	r->ctx.pkt = r->res.packets;
+	iap_uplink_begin_packet(r->uplink, r->res.packets);
+	iap_uplink_end_packet(r->uplink);
+	if (r->res.packets)
+		lt_info("%s: resuming after packet %llu (run epoch %llu)", r->o.file,
+		        (unsigned long long)r->res.packets, (unsigned long long)r->res.epoch);
+	return 0;
 }
 
 static int run_file(struct run *r)
@@ -216,59 +506,89 @@ static int run_file(struct run *r)
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	uint64_t n = 0;
+	int64_t start_ms = 0, first_ns = 0;
+	if (skip_confirmed(r) != 0)
+		return -3;
 	for (;;) {
 		if (stop_flag) {
 			lt_err("%s: interrupted after packet %llu", r->o.file,
-			       (unsigned long long)n);
+			       (unsigned long long)r->ctx.pkt);
 			return -1;
 		}
 		int rc = pcap_next_ex(r->pcap, &h, &data);
 		if (rc == PCAP_ERROR_BREAK)
 			return 0;
 		if (rc != 1) {
-			/* Flush what was read before the cut, then report it. */
+			/* Finish what was read before the cut, then report it. */
 			char msg[PCAP_ERRBUF_SIZE + 256];
 			snprintf(msg, sizeof msg, "%s: packet %llu: %s", r->o.file,
-			         (unsigned long long)n + 1, pcap_geterr(r->pcap));
-			if (iap_uplink_finish(r->uplink, IAP_KEEPALIVE_WAIT_MS) == 0)
+			         (unsigned long long)r->ctx.pkt + 1, pcap_geterr(r->pcap));
+			if (finish(r, -1) == 0)
 				lt_err("%s (everything before it was sent)", msg);
 			else
 				lt_err("%s", msg);
 			return -2;
 		}
+		if (r->o.pace) {
+			int64_t ns = iap_frame_ns(&r->ctx, h);
+			if (n == 0) {
+				int64_t sec;
+				uint32_t nsec;
+				lt_wallclock(&sec, &nsec);
+				start_ms = lt_now_ms();
+				first_ns = ns;
+				r->ctx.base_wall_ns = sec * 1000000000 + nsec;
+				r->ctx.base_pkt_ns = ns;
+				r->ctx.rebase_set = 1;
+			}
+			int64_t due =
+			    start_ms + (int64_t)((double)(ns - first_ns) / 1e6 / r->o.speed);
+			/* Idle until the next packet is due: send what was read so far now rather
+			 * than after IAP_FLUSH_IDLE_MS (time of interception ~ time sent). */
+			if (lt_now_ms() < due && iap_uplink_flush(r->uplink) == 0)
+				service(r, 0, -1);
+			while (!stop_flag && lt_now_ms() < due)
+				service(r, (int)(due - lt_now_ms()), -1);
+		}
+		/* Back-pressure: memory and disk full, so the file waits for confirmations. */
+		while (!stop_flag && !iap_uplink_room(r->uplink))
+			service(r, 100, -1);
 		n++;
 		if (iap_process_frame(&r->ctx, h, data) != 0)
 			return -1;
-		if (n % BATCH_PACKETS == 0) {
-			if (poll_tasking(r, 0) < 0 ||
-			    iap_uplink_tick(r->uplink, lt_now_ms(), 0) != 0)
-				return -1;
-		}
+		if (n % BATCH_PACKETS == 0)
+			service(r, 0, -1);
 	}
 }
 
 static void on_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
 	struct run *r = (struct run *)user;
+	if (!iap_uplink_room(r->uplink)) {
+		/* -i cannot stop the network: past the buffer's bounds, packets are lost. */
+		r->stats.dropped++;
+		int64_t now = lt_now_ms();
+		if (r->drops_logged == 0 || now - r->drop_log_ms >= DROP_LOG_MS) {
+			lt_err("BUFFER FULL (memory and disk): DROPPING captured packets, %llu "
+			       "dropped so far",
+			       (unsigned long long)r->stats.dropped);
+			r->drop_log_ms = now;
+			r->drops_logged = r->stats.dropped;
+		}
+		return;
+	}
 	if (iap_process_frame(&r->ctx, h, data) != 0) {
 		r->failed = 1;
 		pcap_breakloop(r->pcap);
 	}
 }
 
-/* -i: one poll loop over the capture, the tasking link and the uplink. Link loss ends the
- * program (reconnect with backoff and loss-free resend are a later issue). */
+/* -i: one poll loop over the capture, the tasking link and the uplink. */
 static int run_live(struct run *r)
 {
-	struct pollfd pfd[3] = {{.fd = pcap_get_selectable_fd(r->pcap), .events = POLLIN},
-	                        {.fd = iap_tasking_fd(r->tasking), .events = POLLIN},
-	                        {.fd = iap_uplink_fd(r->uplink), .events = POLLIN}};
+	int pfd = pcap_get_selectable_fd(r->pcap);
 	while (!stop_flag) {
-		int timeout = iap_uplink_next_ms(r->uplink, lt_now_ms(), 1000);
-		if (poll(pfd, 3, timeout) < 0 && errno != EINTR) {
-			lt_err("poll: %s", strerror(errno));
-			return -1;
-		}
+		service(r, 1000, pfd);
 		/* Bounded, so that a busy interface still leaves room for the links. */
 		int got, rounds = 0;
 		do {
@@ -280,8 +600,6 @@ static int run_live(struct run *r)
 			lt_err("interface %s: %s", r->o.iface, pcap_geterr(r->pcap));
 			return -1;
 		}
-		if (poll_tasking(r, 0) < 0 || iap_uplink_tick(r->uplink, lt_now_ms(), 1) != 0)
-			return -1;
 	}
 	return 0;
 }
@@ -300,9 +618,49 @@ static void keylog_for_user(const char *path, const char *user)
 		close(fd);
 }
 
+/* --resume: loads the state (or starts one) and checks it names this capture. 0 or 2. */
+static int setup_resume(struct run *r)
+{
+	char err[512];
+	struct iap_resume cur;
+	memset(&cur, 0, sizeof cur);
+	if (iap_resume_identity(r->o.file, &cur, err, sizeof err) != 0) {
+		lt_err("%s", err);
+		return 2;
+	}
+	int rc = iap_resume_load(r->o.resume, &r->res, err, sizeof err);
+	if (rc < 0) {
+		lt_err("%s", err);
+		return 2;
+	}
+	if (rc == 0 &&
+	    (r->res.size != cur.size || r->res.ino != cur.ino || r->res.mtime_ns != cur.mtime_ns)) {
+		lt_err("resume state %s is for capture %s (size %llu), not for %s (size %llu): "
+		       "remove it to start over",
+		       r->o.resume, r->res.file, (unsigned long long)r->res.size, r->o.file,
+		       (unsigned long long)cur.size);
+		iap_seqmap_clear(&r->res.seq);
+		return 2;
+	}
+	if (rc == 1) {
+		int64_t sec;
+		uint32_t nsec;
+		lt_wallclock(&sec, &nsec);
+		r->res.epoch = (uint64_t)sec * 1000000000u + nsec;
+		r->res.size = cur.size;
+		r->res.ino = cur.ino;
+		r->res.mtime_ns = cur.mtime_ns;
+		lt_info("resume state %s: new (run epoch %llu)", r->o.resume,
+		        (unsigned long long)r->res.epoch);
+	}
+	snprintf(r->res.file, sizeof r->res.file, "%s", r->o.file);
+	r->ctx.seed = &r->res.seq;
+	return 0;
+}
+
 static int setup(struct run *r, FILE **statsf)
 {
-	char err[512], iap_id[64];
+	char err[512];
 	struct opts *o = &r->o;
 	if (o->stats && !(*statsf = fopen(o->stats, "w"))) {
 		lt_err("stats file %s: %s", o->stats, strerror(errno));
@@ -317,32 +675,51 @@ static int setup(struct run *r, FILE **statsf)
 	r->ctx.linktype = pcap_datalink(r->pcap);
 	r->ctx.ts_nano = pcap_get_tstamp_precision(r->pcap) == PCAP_TSTAMP_PRECISION_NANO;
 	r->ctx.stats = &r->stats;
+	r->ctx.rebase = o->pace && !o->keep_times;
+	r->ctx.speed = o->speed;
+	if (o->resume) {
+		int rc = setup_resume(r);
+		if (rc)
+			return rc;
+	} else {
+		int64_t sec;
+		uint32_t nsec;
+		lt_wallclock(&sec, &nsec);
+		r->res.epoch = (uint64_t)sec * 1000000000u + nsec;
+	}
 	/* Certificates and keys are loaded before dropping root (they may be root-only). */
 	struct lt_tls_conf tc = {.ca = o->ca, .cert = o->cert, .key = o->key, .keylog = o->keylog};
-	SSL_CTX *tls = lt_tls_ctx_new(&tc, 0, err, sizeof err);
-	if (!tls) {
+	r->tls = lt_tls_ctx_new(&tc, 0, err, sizeof err);
+	if (!r->tls) {
 		lt_err("TLS: %s", err);
 		return 1;
 	}
 	if (o->keylog && o->iface)
 		keylog_for_user(o->keylog, o->user);
-	if (iap_own_id(tls, iap_id, sizeof iap_id, err, sizeof err) != 0 ||
+	if (iap_own_id(r->tls, r->iap_id, sizeof r->iap_id, err, sizeof err) != 0 ||
 	    (o->iface && iap_drop_privileges(o->user, err, sizeof err) != 0)) {
 		lt_err("%s", err);
-		lt_tls_ctx_free(tls);
 		return 1;
 	}
-	SSL *ts = connect_mediator(tls, o->tasking, "tasking");
-	if (ts && !(r->tasking = iap_tasking_new_take(ts, iap_id, err, sizeof err)))
-		lt_err("tasking link %s: %s", o->tasking, err);
-	SSL *us = r->tasking ? connect_mediator(tls, o->mediator, "mediator") : NULL;
-	if (us && !(r->uplink = iap_uplink_new_take(us, iap_id, &r->stats, err, sizeof err)))
-		lt_err("mediator link %s: %s", o->mediator, err);
-	lt_tls_ctx_free(tls); /* the SSL objects keep their own references */
-	if (!r->uplink)
+	struct iap_uplink_conf uc = {
+	    .buf = {.mem_max = o->buffer_mem, .dir = o->buffer_dir, .disk_max = o->buffer_max},
+	    .epoch = r->res.epoch};
+	if (!(r->uplink = iap_uplink_new(r->iap_id, &uc, &r->stats, err, sizeof err))) {
+		lt_err("mediator link: %s", err);
 		return 1;
+	}
+	iap_uplink_on_confirm(r->uplink, on_confirm, r);
 	r->ctx.uplink = r->uplink;
-	lt_info("iap %s: connected to mediator %s (tasking %s)", iap_id, o->mediator, o->tasking);
+	/* The first connections must work (a wrong address or certificate is a setup error);
+	 * after that, links that fail come back with backoff. */
+	SSL *ts = connect_mediator(r->tls, o->tasking, "tasking");
+	if (ts && !(r->tasking = iap_tasking_new_take(ts, r->iap_id, err, sizeof err)))
+		lt_err("tasking link %s: %s", o->tasking, err);
+	SSL *us = r->tasking ? connect_mediator(r->tls, o->mediator, "mediator") : NULL;
+	if (!us || iap_uplink_attach_take(r->uplink, us) != 0)
+		return -1; /* statistics printed, exit 1 */
+	lt_info("iap %s: connected to mediator %s (tasking %s), run epoch %llu", r->iap_id,
+	        o->mediator, o->tasking, (unsigned long long)r->res.epoch);
 	return 0;
 }
 
@@ -361,18 +738,22 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	int code = setup(&r, &statsf);
+	int connected = code == 0;
+	if (code < 0)
+		code = 1;
 	if (code == 0 && wait_first_snapshot(&r) != 0)
 		code = 1;
 	if (code == 0) {
 		int rc = r.o.file ? run_file(&r) : run_live(&r);
-		if (rc == -2)
-			code = 1; /* read error: already finished and reported */
+		if (rc == -3)
+			code = 2; /* resume state does not fit the file */
 		else if (rc != 0)
-			code = 1;
-		else if (iap_uplink_finish(r.uplink, IAP_KEEPALIVE_WAIT_MS) != 0)
+			code = 1; /* -2: read error, already finished and reported */
+		else if (finish(&r, r.o.file ? -1 : lt_now_ms() + FINISH_LIVE_MS) != 0)
 			code = 1;
 	}
-	if (r.uplink) {
+	save_resume(&r, 1);
+	if (r.uplink && (connected || r.stats.bytes_sent)) {
 		char line[512];
 		iap_stats_format(&r.stats, line, sizeof line);
 		printf("%s\n", line);
@@ -387,6 +768,9 @@ int main(int argc, char **argv)
 	iap_uplink_free(r.uplink);
 	iap_tasking_free(r.tasking);
 	iap_ctx_clear(&r.ctx);
+	iap_seqmap_clear(&r.res.seq);
+	if (r.tls)
+		lt_tls_ctx_free(r.tls);
 	if (r.pcap)
 		pcap_close(r.pcap);
 	return code;

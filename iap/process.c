@@ -1,5 +1,6 @@
 /* iap/process.c: one captured frame -> link layer -> match -> X2/X3 per matched task. */
 #include "iap.h"
+#include "filter.h"
 
 #include "lib/x2x3.h"
 
@@ -17,8 +18,16 @@ int iap_ctx_set_targets_take(struct iap_ctx *c, struct iap_targets *t)
 		c->scratch = m;
 		c->scratch_cap = n;
 	}
-	/* Sequence numbers run per XID across snapshots. */
+	/* Sequence numbers run per XID across snapshots; an XID new to this run continues from
+	 * the resume state, so resent PDUs keep their keys. */
 	iap_targets_inherit(t, c->targets);
+	if (c->seed)
+		for (size_t i = 0; i < n; i++) {
+			const struct lt_task *task = iap_targets_task(t, i);
+			int64_t next = iap_seqmap_get(c->seed, task->xid);
+			if (next >= 0 && iap_targets_find(c->targets, task->xid) < 0)
+				iap_targets_set_seq(t, i, (uint32_t)next);
+		}
 	iap_targets_free(c->targets);
 	c->targets = t;
 	return 0;
@@ -33,7 +42,26 @@ void iap_ctx_clear(struct iap_ctx *c)
 	c->scratch_cap = 0;
 }
 
+int64_t iap_frame_ns(const struct iap_ctx *c, const struct pcap_pkthdr *h)
+{
+	int64_t frac = (int64_t)h->ts.tv_usec * (c->ts_nano ? 1 : 1000);
+	if (frac > 999999999)
+		frac = 999999999;
+	return (int64_t)h->ts.tv_sec * 1000000000 + frac;
+}
+
+static int process(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint8_t *frame);
+
 int iap_process_frame(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint8_t *frame)
+{
+	c->pkt++;
+	iap_uplink_begin_packet(c->uplink, c->pkt);
+	int rc = process(c, h, frame);
+	iap_uplink_end_packet(c->uplink);
+	return rc;
+}
+
+static int process(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint8_t *frame)
 {
 	struct iap_ip ip;
 	struct iap_pkt_facts f;
@@ -54,15 +82,25 @@ int iap_process_frame(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint
 	if (!c->targets)
 		return 0;
 	/* Time of interception: the capture's stamp (ns or µs as the handle delivers). */
-	int64_t sec = (int64_t)h->ts.tv_sec;
-	uint32_t nsec = (uint32_t)h->ts.tv_usec * (c->ts_nano ? 1u : 1000u);
-	if (nsec > 999999999u)
-		nsec = 999999999u;
+	int64_t ns = iap_frame_ns(c, h);
+	if (c->rebase) {
+		/* --pace: the first packet's time becomes the start time (TS 103 221-2 attribute
+		 * 9 then carries the rebased time, and task windows apply to it). */
+		if (!c->rebase_set) {
+			c->base_pkt_ns = ns;
+			c->rebase_set = 1;
+		}
+		ns = c->base_wall_ns + (int64_t)((double)(ns - c->base_pkt_ns) / c->speed);
+	}
+	int64_t sec = ns / 1000000000;
+	uint32_t nsec = (uint32_t)(ns % 1000000000);
 	size_t n = iap_targets_match(c->targets, f.family, f.src, f.dst, sec, c->scratch);
 	if (n)
 		c->stats->matched++;
 	for (size_t i = 0; i < n; i++) {
 		const struct lt_task *task = iap_targets_task(c->targets, c->scratch[i].task);
+		if (task->filter && !iap_filter_pass(task->filter, frame + ip.off, ip.len))
+			continue; /* the task's filter narrows the match (iap/filter.h) */
 		uint32_t seq = iap_targets_next_seq(c->targets, c->scratch[i].task);
 		int dir = c->scratch[i].direction;
 		if (task->mode == LT_TASK_IRI_ONLY)

@@ -348,3 +348,16 @@ void iap_targets_inherit(struct iap_targets *t, const struct iap_targets *old)
 			t->seq[i] = old->seq[k];
 	}
 }
+
+long iap_targets_find(const struct iap_targets *t, const uint8_t xid[16])
+{
+	if (!t || t->ntasks == 0)
+		return -1;
+	return find_xid(t, xid);
+}
+
+void iap_targets_set_seq(struct iap_targets *t, size_t i, uint32_t seq)
+{
+	if (i < t->ntasks)
+		t->seq[i] = seq;
+}

@@ -1,12 +1,14 @@
-/* iap/uplink.c: X2/X3 PDUs (TS 103 221-2) to the mediator over mutual TLS.
+/* iap/uplink.c: X2/X3 PDUs (TS 103 221-2) to the mediator over mutual TLS, loss-free.
  *
- * PDUs are encoded straight into one batch buffer and written with one SSL_write when the next
- * PDU would take the batch past IAP_BATCH_BYTES, when the caller flushes (idle or end), and
- * before a keep-alive. Keep-alives (type 3) carry a sequence number of their own; the mediator's
- * ack (type 4) echoes it, and it acks only after queuing everything received before it.
- *
- * Not yet loss-free: when the link fails the caller gives up (lawtap-iap -r exits 1). Buffering
- * unacknowledged batches and resending them after a reconnect is a later issue. */
+ * PDUs are encoded into an open batch. After a packet, a batch holding IAP_BATCH_BYTES or more
+ * is closed into the store (buffer.c); so is a partial one after IAP_FLUSH_IDLE_MS of quiet.
+ * Batches hold whole packets, so "all PDUs of packets up to P are confirmed" is exact (resume).
+ * While connected, held batches are written in order, each followed by a keep-alive (type 3)
+ * with a sequence number of its own; the mediator acks (type 4, same number) only after it has
+ * spooled everything received before it on that connection, so an ack confirms every batch up
+ * to the one it followed, and those are released. After a reconnect every batch still held is
+ * sent again, oldest first, before any newer one; the mediator drops the duplicates by their
+ * key (IAP id, run epoch in attribute 65280, XID, sequence number). */
 #include "iap.h"
 
 #include "lib/log.h"
@@ -18,52 +20,60 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Room for a full batch, and for one PDU of the largest size on its own. */
-#define BUF_CAP (IAP_BATCH_BYTES > LT_X2X3_MAX_PDU ? IAP_BATCH_BYTES : LT_X2X3_MAX_PDU)
-/* Attributes lawtap-iap puts on a PDU: 7 (<= 8 octets), 8, 9, 12, 13, 14, 15, 16. */
-#define ATTR_ROOM 128
+/* Attributes lawtap-iap puts on a PDU: 7 (<= 8 octets), 8, 9, 12, 13, 14, 15, 16, 65280. */
+#define ATTR_ROOM 160
 #define PAYLOAD_MAX 65535
+#define PDU_ROOM (LT_X2X3_FIXED_HDR + ATTR_ROOM + PAYLOAD_MAX)
 
 struct iap_uplink {
 	SSL *ssl;
 	struct iap_stats *st;
+	struct iap_buf *buf;
 	char id[9];
-	int failed;
-	uint8_t *buf;
-	size_t used;
-	int64_t last_send_ms, last_add_ms;
-	int ka_outstanding;
-	uint32_t ka_seq, ka_next;
-	int64_t ka_sent_ms;
+	uint64_t epoch;
+	iap_confirm_fn on_confirm;
+	void *on_confirm_arg;
+	/* open batch */
+	uint8_t *open;
+	size_t used, cap;
+	uint64_t open_first, cur_pkt, done_pkt;
+	int64_t last_add_ms;
+	/* connection */
+	int64_t last_send_ms;
+	uint64_t inflight;
+	uint32_t ka_next;
+	int probe_outstanding, probe_acked;
+	uint32_t probe_seq;
+	int64_t probe_ms;
 	int warned_big;
+	int64_t full_log_ms; /* buffer-full notices are rate-limited */
+	uint64_t full_count;
 	size_t rlen;
 	uint8_t rbuf[256];
 };
 
-struct iap_uplink *iap_uplink_new_take(SSL *ssl, const char *iap_id, struct iap_stats *stats,
-                                       char *err, size_t errlen)
+struct iap_uplink *iap_uplink_new(const char *iap_id, const struct iap_uplink_conf *c,
+                                  struct iap_stats *stats, char *err, size_t errlen)
 {
-	struct iap_uplink *u = calloc(1, sizeof *u);
 	size_t idlen = strlen(iap_id);
 	if (idlen < 1 || idlen > 8) {
 		snprintf(err, errlen, "IAP id \"%s\" must be 1..8 characters", iap_id);
-		free(u);
-		lt_tls_close(ssl);
 		return NULL;
 	}
-	if (!u || !(u->buf = malloc(BUF_CAP))) {
+	struct iap_uplink *u = calloc(1, sizeof *u);
+	if (!u || !(u->open = malloc(IAP_BATCH_BYTES + PDU_ROOM))) {
 		snprintf(err, errlen, "out of memory");
 		free(u);
-		lt_tls_close(ssl);
 		return NULL;
 	}
-	u->ssl = ssl;
+	u->cap = IAP_BATCH_BYTES + PDU_ROOM;
+	if (!(u->buf = iap_buf_new(&c->buf, err, errlen))) {
+		free(u->open);
+		free(u);
+		return NULL;
+	}
 	u->st = stats;
-	if (iap_tls_set_nonblock(ssl) != 0) {
-		snprintf(err, errlen, "cannot make the socket non-blocking");
-		iap_uplink_free(u);
-		return NULL;
-	}
+	u->epoch = c->epoch;
 	memcpy(u->id, iap_id, idlen + 1);
 	u->last_send_ms = u->last_add_ms = lt_now_ms();
 	return u;
@@ -74,58 +84,125 @@ void iap_uplink_free(struct iap_uplink *u)
 	if (!u)
 		return;
 	lt_tls_close(u->ssl);
-	free(u->buf);
+	iap_buf_free(u->buf);
+	free(u->open);
 	free(u);
 }
 
-int iap_uplink_fd(const struct iap_uplink *u)
+void iap_uplink_on_confirm(struct iap_uplink *u, iap_confirm_fn fn, void *arg)
 {
-	return SSL_get_fd(u->ssl);
+	u->on_confirm = fn;
+	u->on_confirm_arg = arg;
 }
 
-static int link_failed(struct iap_uplink *u, const char *why)
+int iap_uplink_attach_take(struct iap_uplink *u, SSL *ssl)
 {
-	if (!u->failed)
-		lt_err("mediator link: %s", why);
-	u->failed = 1;
-	return -1;
-}
-
-int iap_uplink_flush(struct iap_uplink *u)
-{
-	if (u->failed)
+	iap_uplink_detach(u);
+	if (iap_tls_set_nonblock(ssl) != 0) {
+		lt_err("mediator link: cannot make the socket non-blocking");
+		lt_tls_close(ssl);
 		return -1;
-	if (u->used == 0)
-		return 0;
-	char why[300];
-	if (iap_tls_write(u->ssl, u->buf, u->used, IAP_WRITE_TIMEOUT_MS, why, sizeof why) != 0)
-		return link_failed(u, why);
-	u->st->bytes_sent += u->used;
-	u->used = 0;
+	}
+	u->ssl = ssl;
 	u->last_send_ms = lt_now_ms();
 	return 0;
 }
 
-/* Makes room for a PDU of about need bytes: flushes the batch when it would overflow. */
-static int make_room(struct iap_uplink *u, size_t need)
+void iap_uplink_detach(struct iap_uplink *u)
 {
-	if (u->failed)
-		return -1;
-	if (u->used > 0 && u->used + need > IAP_BATCH_BYTES)
-		return iap_uplink_flush(u);
+	if (!u->ssl)
+		return;
+	lt_tls_close(u->ssl);
+	u->ssl = NULL;
+	u->rlen = 0;
+	u->inflight = 0;
+	u->probe_outstanding = 0;
+	iap_buf_unsend_all(u->buf);
+}
+
+int iap_uplink_connected(const struct iap_uplink *u)
+{
+	return u->ssl != NULL;
+}
+
+int iap_uplink_fd(const struct iap_uplink *u)
+{
+	return u->ssl ? SSL_get_fd(u->ssl) : -1;
+}
+
+static int link_failed(struct iap_uplink *u, const char *why)
+{
+	struct iap_buf_usage us;
+	iap_buf_usage(u->buf, &us);
+	lt_err("mediator link: %s (%zu batch(es) held in memory, %zu on disk, resent after "
+	       "reconnect)",
+	       why, us.mem_batches, us.disk_batches);
+	iap_uplink_detach(u);
+	return -1;
+}
+
+/* ---- the open batch ---- */
+void iap_uplink_begin_packet(struct iap_uplink *u, uint64_t pkt)
+{
+	u->cur_pkt = pkt;
+}
+
+int iap_uplink_flush(struct iap_uplink *u)
+{
+	if (u->used == 0)
+		return 0;
+	int rc = iap_buf_push(u->buf, u->open, u->used, u->open_first, u->done_pkt);
+	if (rc != 0) {
+		int64_t now = lt_now_ms();
+		u->full_count++;
+		if (u->full_count == 1 || now - u->full_log_ms >= 10000) {
+			lt_warn("mediator link: buffer full (memory and disk): input held back "
+			        "(%llu time(s) so far)",
+			        (unsigned long long)u->full_count);
+			u->full_log_ms = now;
+		}
+		return rc;
+	}
+	u->used = 0;
 	return 0;
+}
+
+void iap_uplink_end_packet(struct iap_uplink *u)
+{
+	u->done_pkt = u->cur_pkt;
+	if (u->used >= IAP_BATCH_BYTES)
+		(void)iap_uplink_flush(u);
+}
+
+int iap_uplink_room(struct iap_uplink *u)
+{
+	if (u->used >= IAP_BATCH_BYTES)
+		(void)iap_uplink_flush(u);
+	return u->used < IAP_BATCH_BYTES;
 }
 
 static int queue_pdu(struct iap_uplink *u, const struct lt_x2x3_pdu *p)
 {
-	if (make_room(u, LT_X2X3_FIXED_HDR + ATTR_ROOM + p->payload_len) != 0)
-		return -1;
-	long n = lt_x2x3_encode(p, u->buf + u->used, BUF_CAP - u->used);
+	size_t need = LT_X2X3_FIXED_HDR + ATTR_ROOM + p->payload_len;
+	if (u->used + need > u->cap) {
+		/* Many tasks matched one packet: the batch grows (it holds whole packets). */
+		size_t ncap = u->cap * 2 > u->used + need ? u->cap * 2 : u->used + need;
+		uint8_t *nb = realloc(u->open, ncap);
+		if (!nb) {
+			lt_err("mediator link: out of memory for a batch");
+			return -1;
+		}
+		u->open = nb;
+		u->cap = ncap;
+	}
+	long n = lt_x2x3_encode(p, u->open + u->used, u->cap - u->used);
 	if (n < 0) {
 		/* Cannot happen with the bounds above; refuse the PDU rather than the link. */
 		lt_err("mediator link: cannot encode a PDU (code %ld), dropped", n);
 		return 0;
 	}
+	if (u->used == 0)
+		u->open_first = u->cur_pkt;
 	u->used += (size_t)n;
 	u->last_add_ms = lt_now_ms();
 	return 0;
@@ -145,6 +222,8 @@ static void fill_common(struct iap_uplink *u, struct lt_x2x3_pdu *p, const struc
 	p->has_ts = 1;
 	p->ts_sec = ts_sec;
 	p->ts_nsec = ts_nsec;
+	p->has_epoch = 1; /* lawtap-private attribute 65280: the de-duplication key's run epoch */
+	p->epoch = u->epoch;
 }
 
 int iap_uplink_x3(struct iap_uplink *u, const struct lt_task *task, uint32_t seq, int direction,
@@ -198,28 +277,75 @@ int iap_uplink_x2(struct iap_uplink *u, const struct lt_task *task, uint32_t seq
 	return 0;
 }
 
-static int send_keepalive(struct iap_uplink *u)
+/* ---- the connection ---- */
+static int send_bytes(struct iap_uplink *u, const uint8_t *p, size_t n)
 {
-	if (make_room(u, 64) != 0)
-		return -1;
-	long n = lt_x2x3_keepalive(0, u->ka_next, u->buf + u->used, BUF_CAP - u->used);
-	if (n < 0)
-		return link_failed(u, "cannot encode a keep-alive");
-	u->used += (size_t)n;
-	u->ka_seq = u->ka_next++;
-	u->ka_outstanding = 1;
-	u->st->keepalives++;
-	if (iap_uplink_flush(u) != 0)
-		return -1;
-	u->ka_sent_ms = lt_now_ms();
+	char why[300];
+	if (iap_tls_write(u->ssl, p, n, IAP_WRITE_TIMEOUT_MS, why, sizeof why) != 0)
+		return link_failed(u, why);
+	u->st->bytes_sent += n;
+	u->last_send_ms = lt_now_ms();
 	return 0;
 }
 
-/* Reads what the mediator sent (keep-alive acks). timeout_ms as iap_tls_read. 0 or -1. */
+/* Sends a keep-alive; *seq gets its number. 0 or -1 (detached). */
+static int send_keepalive(struct iap_uplink *u, uint32_t *seq)
+{
+	uint8_t ka[64];
+	long n = lt_x2x3_keepalive(0, u->ka_next, ka, sizeof ka);
+	if (n < 0)
+		return link_failed(u, "cannot encode a keep-alive");
+	*seq = u->ka_next++;
+	u->st->keepalives++;
+	return send_bytes(u, ka, (size_t)n);
+}
+
+int iap_uplink_probe(struct iap_uplink *u)
+{
+	if (!u->ssl)
+		return -1;
+	uint32_t seq;
+	if (send_keepalive(u, &seq) != 0)
+		return -1;
+	u->probe_seq = seq;
+	u->probe_outstanding = 1;
+	u->probe_acked = 0;
+	u->probe_ms = lt_now_ms();
+	return 0;
+}
+
+int iap_uplink_probe_acked(const struct iap_uplink *u)
+{
+	return u->probe_acked;
+}
+
+/* a <= b in sequence-number arithmetic (RFC 1982 style, 32 bits) */
+static int seq_le(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) <= 0;
+}
+
+static void on_ack(struct iap_uplink *u, uint32_t seq)
+{
+	if (u->probe_outstanding && u->probe_seq == seq) {
+		u->probe_outstanding = 0;
+		u->probe_acked = 1;
+	}
+	struct iap_seg *s;
+	while ((s = iap_buf_head(u->buf)) != NULL && s->sent && seq_le(s->ka, seq)) {
+		if (u->on_confirm)
+			u->on_confirm(u->on_confirm_arg, s);
+		u->inflight = u->inflight >= s->len ? u->inflight - s->len : 0;
+		u->st->confirmed++;
+		iap_buf_pop(u->buf);
+	}
+}
+
+/* Reads what the mediator sent (keep-alive acks). 0 or -1 (detached). */
 static int read_acks(struct iap_uplink *u, int timeout_ms)
 {
 	char why[256];
-	for (;;) {
+	while (u->ssl) {
 		size_t plen = 0;
 		int rc = lt_x2x3_frame(u->rbuf, u->rlen, &plen);
 		if (rc == 0) {
@@ -230,9 +356,8 @@ static int read_acks(struct iap_uplink *u, int timeout_ms)
 				         perr ? perr : "malformed");
 				return link_failed(u, why);
 			}
-			if (p.type == LT_X2X3_KEEPALIVE_ACK && p.has_seq && u->ka_outstanding &&
-			    p.seq == u->ka_seq)
-				u->ka_outstanding = 0;
+			if (p.type == LT_X2X3_KEEPALIVE_ACK && p.has_seq)
+				on_ack(u, p.seq);
 			else if (p.type != LT_X2X3_KEEPALIVE_ACK)
 				lt_warn("mediator link: unexpected PDU type %u ignored", p.type);
 			memmove(u->rbuf, u->rbuf + plen, u->rlen - plen);
@@ -252,21 +377,49 @@ static int read_acks(struct iap_uplink *u, int timeout_ms)
 		u->rlen += (size_t)n;
 		timeout_ms = 0;
 	}
+	return -1;
+}
+
+/* Sends held batches, oldest first, while the in-flight bound allows. 0 or -1. */
+static int send_batches(struct iap_uplink *u)
+{
+	struct iap_seg *s;
+	while (u->ssl && u->inflight < IAP_INFLIGHT_MAX &&
+	       (s = iap_buf_next_unsent(u->buf)) != NULL) {
+		if (send_bytes(u, s->data, s->len) != 0)
+			return -1;
+		uint32_t ka;
+		if (send_keepalive(u, &ka) != 0)
+			return -1;
+		if (s->tries++ > 0)
+			u->st->resent++;
+		u->inflight += s->len;
+		iap_buf_mark_sent(u->buf, s, ka, lt_now_ms());
+		/* Take acks as they come, so a long resend does not hold them up. */
+		if (read_acks(u, 0) != 0)
+			return -1;
+	}
+	return u->ssl ? 0 : -1;
 }
 
 int iap_uplink_tick(struct iap_uplink *u, int64_t now_ms, int flush_idle)
 {
-	if (u->failed)
+	if (flush_idle && u->used > 0 && now_ms - u->last_add_ms >= IAP_FLUSH_IDLE_MS)
+		(void)iap_uplink_flush(u);
+	if (!u->ssl)
 		return -1;
-	if (flush_idle && u->used > 0 && now_ms - u->last_add_ms >= IAP_FLUSH_IDLE_MS &&
-	    iap_uplink_flush(u) != 0)
+	if (read_acks(u, 0) != 0 || send_batches(u) != 0)
 		return -1;
-	if (read_acks(u, 0) != 0)
-		return -1;
-	if (u->ka_outstanding && now_ms - u->ka_sent_ms >= IAP_KEEPALIVE_WAIT_MS)
+	struct iap_seg *h = iap_buf_head(u->buf);
+	/* A loaded mediator may take a while to spool 4 MiB: a longer bound than for an idle
+	 * keep-alive, so a slow peer is not mistaken for a dead one. */
+	if (h && h->sent && now_ms - h->sent_ms >= IAP_BATCH_ACK_MS)
+		return link_failed(u, "no ack for a batch within 30 s");
+	if (u->probe_outstanding && now_ms - u->probe_ms >= IAP_KEEPALIVE_WAIT_MS)
 		return link_failed(u, "no keep-alive ack within 10 s");
-	if (!u->ka_outstanding && u->used == 0 && now_ms - u->last_send_ms >= IAP_KEEPALIVE_IDLE_MS)
-		return send_keepalive(u);
+	if (!u->probe_outstanding && (!h || !h->sent) &&
+	    now_ms - u->last_send_ms >= IAP_KEEPALIVE_IDLE_MS)
+		return iap_uplink_probe(u);
 	return 0;
 }
 
@@ -275,24 +428,31 @@ int iap_uplink_next_ms(const struct iap_uplink *u, int64_t now_ms, int max_ms)
 	int64_t due = now_ms + max_ms;
 	if (u->used > 0 && u->last_add_ms + IAP_FLUSH_IDLE_MS < due)
 		due = u->last_add_ms + IAP_FLUSH_IDLE_MS;
-	if (u->ka_outstanding && u->ka_sent_ms + IAP_KEEPALIVE_WAIT_MS < due)
-		due = u->ka_sent_ms + IAP_KEEPALIVE_WAIT_MS;
-	if (!u->ka_outstanding && u->last_send_ms + IAP_KEEPALIVE_IDLE_MS < due)
-		due = u->last_send_ms + IAP_KEEPALIVE_IDLE_MS;
+	if (u->ssl) {
+		if (u->probe_outstanding && u->probe_ms + IAP_KEEPALIVE_WAIT_MS < due)
+			due = u->probe_ms + IAP_KEEPALIVE_WAIT_MS;
+		if (u->last_send_ms + IAP_KEEPALIVE_IDLE_MS < due)
+			due = u->last_send_ms + IAP_KEEPALIVE_IDLE_MS;
+	}
 	return due <= now_ms ? 0 : (int)(due - now_ms);
 }
 
-int iap_uplink_finish(struct iap_uplink *u, int timeout_ms)
+int iap_uplink_idle(struct iap_uplink *u)
 {
-	if (u->failed || send_keepalive(u) != 0) /* send_keepalive flushes the batch first */
-		return -1;
-	int64_t deadline = lt_now_ms() + timeout_ms;
-	while (u->ka_outstanding) {
-		int64_t left = deadline - lt_now_ms();
-		if (left <= 0)
-			return link_failed(u, "no ack for the final keep-alive");
-		if (read_acks(u, (int)left) != 0)
-			return -1;
-	}
-	return 0;
+	return u->used == 0 && iap_buf_empty(u->buf);
+}
+
+uint64_t iap_uplink_confirmed_pkts(struct iap_uplink *u)
+{
+	struct iap_seg *h = iap_buf_head(u->buf);
+	if (h)
+		return h->first_pkt - 1;
+	if (u->used > 0)
+		return u->open_first - 1;
+	return u->done_pkt;
+}
+
+void iap_uplink_usage(const struct iap_uplink *u, struct iap_buf_usage *out)
+{
+	iap_buf_usage(u->buf, out);
 }

@@ -107,6 +107,7 @@ void lt_task_clear(struct lt_task *t)
 	if (!t)
 		return;
 	free(t->targets);
+	free(t->filter);
 	memset(t, 0, sizeof *t);
 }
 
@@ -168,8 +169,21 @@ int lt_task_parse_line(const char *line, struct lt_task *t, char *err, size_t er
 			return seterr(err, errlen, "TASK line: missing or empty field %s",
 			              names[i]);
 	}
-	if (p)
-		return seterr(err, errlen, "TASK line: extra fields after the targets");
+	const char *ff = NULL;
+	size_t ffl = 0;
+	if (p) {
+		ff = next_field(&p, &ffl);
+		if (!ff || p || ffl < 7 || memcmp(ff, "filter=", 7) != 0)
+			return seterr(err, errlen, "TASK line: extra fields after the targets");
+		ff += 7;
+		ffl -= 7;
+		if (ffl == 0 || ffl % 2 || ffl / 2 > LT_TASK_FILTER_MAX)
+			return seterr(
+			    err, errlen,
+			    "TASK line: bad filter (even number of hex digits, at most %d "
+			    "octets)",
+			    LT_TASK_FILTER_MAX);
+	}
 	if (fl[0] != 4 || memcmp(f[0], "TASK", 4) != 0)
 		return seterr(err, errlen, "not a TASK line");
 
@@ -228,6 +242,34 @@ int lt_task_parse_line(const char *line, struct lt_task *t, char *err, size_t er
 		s = c ? c + 1 : end;
 	}
 	r.ntargets = count;
+	if (ff) {
+		r.filter = malloc(ffl / 2 + 1);
+		if (!r.filter) {
+			free(r.targets);
+			return seterr(err, errlen, "out of memory");
+		}
+		for (size_t i = 0; i < ffl / 2; i++) {
+			int hv = 0;
+			for (int k = 0; k < 2; k++) {
+				char c = ff[2 * i + (size_t)k];
+				int d = c >= '0' && c <= '9'   ? c - '0'
+				        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+				        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				                               : -1;
+				hv = hv * 16 + d;
+				if (d < 0)
+					hv = -1000;
+			}
+			if (hv < 0x20 || hv > 0x7e) {
+				free(r.targets);
+				free(r.filter);
+				return seterr(err, errlen,
+				              "TASK line: bad filter (hex of printable ASCII)");
+			}
+			r.filter[i] = (char)hv;
+		}
+		r.filter[ffl / 2] = '\0';
+	}
 	*t = r;
 	return 0;
 }
@@ -250,7 +292,13 @@ char *lt_task_format_line(const struct lt_task *t)
 	else
 		snprintf(en, sizeof en, "%lld", (long long)t->end);
 
-	size_t cap = 128 + t->ntargets * (TARGET_TEXT_MAX + 1);
+	size_t flen = t->filter ? strlen(t->filter) : 0;
+	if (flen > LT_TASK_FILTER_MAX)
+		return NULL;
+	for (size_t i = 0; i < flen; i++)
+		if (t->filter[i] < 0x20 || t->filter[i] > 0x7e)
+			return NULL;
+	size_t cap = 128 + t->ntargets * (TARGET_TEXT_MAX + 1) + (flen ? 8 + 2 * flen : 0);
 	char *out = malloc(cap);
 	if (!out)
 		return NULL;
@@ -261,6 +309,12 @@ char *lt_task_format_line(const struct lt_task *t)
 		char tb[TARGET_TEXT_MAX + 1];
 		lt_target_format(&t->targets[i], tb, sizeof tb);
 		pos += (size_t)snprintf(out + pos, cap - pos, "%s%s", i ? "," : "", tb);
+	}
+	if (flen) {
+		pos += (size_t)snprintf(out + pos, cap - pos, " filter=");
+		for (size_t i = 0; i < flen; i++)
+			pos += (size_t)snprintf(out + pos, cap - pos, "%02x",
+			                        (unsigned char)t->filter[i]);
 	}
 	/* The receiver refuses lines above LT_TASK_LINE_MAX (without '\n'). */
 	if (pos > LT_TASK_LINE_MAX) {

@@ -7,6 +7,7 @@
  *                     ACK <version>
  *   mediator -> IAP:  TASKS <version> <count>          snapshot header (replaces all tasks)
  *                     TASK <xid> <cin> <full|iri-only> <start|-> <end|-> <target>[,<target>...]
+ *                          [filter=<hex of the BPF expression>]    (optional 8th field)
  *                     COMMIT <version>
  *                     ERROR <text>                      (then the mediator closes)
  * <start>/<end> are seconds since 1970 UTC or "-" (open); a target is an IPv4/IPv6 address or
@@ -37,7 +38,10 @@ struct lt_task {
 	int64_t start, end; /* seconds since 1970, INT64_MIN / INT64_MAX when open */
 	size_t ntargets;
 	struct lt_target *targets; /* malloc'd */
+	char *filter; /* BPF expression narrowing the matched packets, NULL = none; malloc'd by
+	               * lt_task_parse_line (lt_task_format_line only reads it) */
 };
+#define LT_TASK_FILTER_MAX 1024 /* octets of a filter expression */
 
 /* Parses "10.0.0.1", "10.1.0.0/16", "2001:db8::1", "2001:db8::/64". Host bits beyond the prefix
  * must be zero. 0 or -1 with the reason in err. */
@@ -47,8 +51,9 @@ void lt_target_format(const struct lt_target *t, char *buf, size_t len);
 
 /* Parses one TASK line (without the trailing '\n') into t (targets malloc'd). 0 or -1 with the
  * reason in err; on error t is zeroed (nothing to free). Strict: fields separated by exactly
- * one space, exactly 7 fields, printable ASCII only, canonical decimals (no sign or leading
- * zero), cin <= 4294967295, start <= end, 1..LT_TASK_MAX_TARGETS_PER_TASK targets. */
+ * one space, 7 fields or 8 with "filter=<hex>" (1..LT_TASK_FILTER_MAX printable octets, lower or
+ * upper case hex), printable ASCII only, canonical decimals (no sign or leading zero), cin <=
+ * 4294967295, start <= end, 1..LT_TASK_MAX_TARGETS_PER_TASK targets. */
 int lt_task_parse_line(const char *line, struct lt_task *t, char *err, size_t errlen);
 /* Formats one TASK line with trailing '\n' into a malloc'd string. NULL on ENOMEM, on an
  * invalid task (no targets, bad mode, start > end, negative times) or when the line would exceed

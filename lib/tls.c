@@ -248,6 +248,30 @@ fail:
 	return NULL;
 }
 
+int lt_tls_check_role(SSL *ssl, enum lt_role want, char *why, size_t whylen)
+{
+	X509 *peer = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+	if (!peer) {
+		snprintf(why, whylen, "peer presented no certificate");
+		return -1;
+	}
+	if (SSL_get_verify_result(ssl) != X509_V_OK) {
+		snprintf(why, whylen, "certificate verify failed: %s",
+		         X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
+		X509_free(peer);
+		return -1;
+	}
+	char uri[256];
+	enum lt_role got = cert_role(peer, uri, sizeof uri);
+	X509_free(peer);
+	if (got != want) {
+		snprintf(why, whylen, "peer role is %s, expected %s", lt_role_name(got),
+		         lt_role_name(want));
+		return -1;
+	}
+	return 0;
+}
+
 SSL *lt_tls_accept(SSL_CTX *ctx, int fd, enum lt_role want, int timeout_ms, char *why,
                    size_t whylen)
 {

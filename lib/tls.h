@@ -42,6 +42,9 @@ SSL *lt_tls_accept(SSL_CTX *ctx, int fd, enum lt_role want, int timeout_ms, char
 SSL *lt_tls_connect(SSL_CTX *ctx, int fd, enum lt_role want, int timeout_ms, char *why,
                     size_t whylen);
 
+/* After a handshake run elsewhere (e.g. an OpenSSL bufferevent): checks that the peer
+ * presented a certificate that verified and holds role want. 0, or -1 with the reason in why. */
+int lt_tls_check_role(SSL *ssl, enum lt_role want, char *why, size_t whylen);
 /* The subject CN of the verified peer certificate (for IAP ids and audit). 0 or -1. */
 int lt_tls_peer_cn(SSL *ssl, char *buf, size_t len);
 /* The one-line subject of the verified peer certificate (RFC 2253 form). 0 or -1. */

@@ -141,6 +141,13 @@ static int parse_attr(unsigned t, struct lt_wire_rd *v, struct lt_x2x3_pdu *out,
 		if (!*has)
 			out->proto = lt_wire_u8(v);
 		break;
+	case LT_ATTR_LAWTAP_EPOCH:
+		if (n != 8)
+			return failf_attr(why, LT_X2X3_E_BADHDR, t, n, "8");
+		has = &out->has_epoch;
+		if (!*has)
+			out->epoch = lt_wire_u64(v);
+		break;
 	default:
 		return 0; /* 5, 6, 17 and unknown attributes: skipped */
 	}
@@ -247,6 +254,7 @@ long lt_x2x3_encode(const struct lt_x2x3_pdu *p, uint8_t *out, size_t cap)
 	alen += (p->has_src_v4 ? 8 : 0) + (p->has_dst_v4 ? 8 : 0);
 	alen += (p->has_src_v6 ? 20 : 0) + (p->has_dst_v6 ? 20 : 0);
 	alen += (p->has_sport ? 6 : 0) + (p->has_dport ? 6 : 0) + (p->has_proto ? 5 : 0);
+	alen += p->has_epoch ? 12 : 0;
 	if (alen > LT_X2X3_MAX_ATTRS ||
 	    (uint64_t)LT_X2X3_FIXED_HDR + alen + p->payload_len > LT_X2X3_MAX_PDU)
 		return LT_X2X3_E_TOOBIG;
@@ -285,6 +293,11 @@ long lt_x2x3_encode(const struct lt_x2x3_pdu *p, uint8_t *out, size_t cap)
 		put_attr_u16(&w, LT_ATTR_DST_PORT, p->dport);
 	if (p->has_proto)
 		put_attr(&w, LT_ATTR_PROTO, &p->proto, 1);
+	if (p->has_epoch) {
+		lt_wire_put_u16(&w, LT_ATTR_LAWTAP_EPOCH);
+		lt_wire_put_u16(&w, 8);
+		lt_wire_put_u64(&w, p->epoch);
+	}
 	lt_wire_put(&w, p->payload, p->payload_len);
 	if (lt_wire_wr_err(&w))
 		return LT_X2X3_E_SPACE;

@@ -49,7 +49,11 @@ enum lt_x2x3_attr {
 	LT_ATTR_SRC_PORT = 14,
 	LT_ATTR_DST_PORT = 15,
 	LT_ATTR_PROTO = 16,
-	LT_ATTR_MATCHED_TARGET = 17
+	LT_ATTR_MATCHED_TARGET = 17,
+	/* lawtap-private: the sending IAP's run epoch, u64 big-endian (8 bytes). TS 103 221-2
+	 * defines no private attribute range; 65280 (0xFF00) is far above the assigned types and
+	 * documented in docs/internals.md. Used by the mediator's de-duplication key. */
+	LT_ATTR_LAWTAP_EPOCH = 65280
 };
 
 /* Error codes (negative). */
@@ -77,6 +81,8 @@ struct lt_x2x3_pdu {
 	int has_sport, has_dport, has_proto;
 	uint16_t sport, dport;
 	uint8_t proto;
+	int has_epoch; /* attribute 65280 (lawtap run epoch) */
+	uint64_t epoch;
 	const uint8_t *payload;
 	uint32_t payload_len;
 };
@@ -91,13 +97,13 @@ int lt_x2x3_frame(const uint8_t *buf, size_t len, size_t *pdu_len);
  * or per-thread string naming the problem ("attribute 9 has length 4, expected 8"), valid until
  * the next call in the same thread. Refused (LT_X2X3_E_BADHDR): len != headerLength +
  * payloadLength (E_SHORT if less), a truncated attribute, a known attribute (7-16) with a wrong
- * length or twice, attribute 7 empty, longer than 32 octets or holding a NUL, nanoseconds above
- * 999999999, an IPv4 and an IPv6 address for the same end. Attributes 5, 6, 17 and unknown
- * ones are skipped. Format and direction are not checked (the caller's policy). */
+ * length or twice (likewise 65280, 8 bytes), attribute 7 empty, longer than 32 octets or holding a
+ * NUL, nanoseconds above 999999999, an IPv4 and an IPv6 address for the same end. Attributes 5, 6,
+ * 17 and unknown ones are skipped. Format and direction are not checked (the caller's policy). */
 int lt_x2x3_parse(const uint8_t *buf, size_t len, struct lt_x2x3_pdu *out, const char **why);
 /* Encodes p (payload from p->payload/p->payload_len, attributes from the has_* fields in the
- * order 7, 8, 9, 10..16, version 0.5; p->ver_* is ignored) into out. Returns the number of bytes
- * written or LT_X2X3_E_SPACE / LT_X2X3_E_TOOBIG, LT_X2X3_E_BADTYPE (type not 1..4) or
+ * order 7, 8, 9, 10..16, 65280, version 0.5; p->ver_* is ignored) into out. Returns the number of
+ * bytes written or LT_X2X3_E_SPACE / LT_X2X3_E_TOOBIG, LT_X2X3_E_BADTYPE (type not 1..4) or
  * LT_X2X3_E_BADHDR (p inconsistent: empty ipid, IPv4 and IPv6 for one end, payload NULL with
  * payload_len > 0). Nothing useful is in out on error. */
 long lt_x2x3_encode(const struct lt_x2x3_pdu *p, uint8_t *out, size_t cap);

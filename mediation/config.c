@@ -6,6 +6,9 @@
 #include "lib/net.h"
 #include "lib/timeutil.h"
 
+#include "handover/spool.h"
+
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +16,10 @@
 
 static const char *const top_keys[] = {"mediator", "leas", "warrants", NULL};
 static const char *const med_keys[] = {
-    "x2x3_listen", "tasking_listen", "operator_id", "network_element_id",
-    "state_dir",   "drain_timeout",  "tls",         NULL};
+    "x2x3_listen", "tasking_listen", "operator_id", "network_element_id", "state_dir",
+    "drain_timeout", "tls", "store", "rest_listen",
+    /* delivery (docs/delivery.md); spool_segment_bytes and cin_roll_at are for tests */
+    "spool_max_bytes", "spool_segment_bytes", "fsync", "cin_roll_at", NULL};
 static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 static const char *const lea_keys[] = {"id",
                                        "country",
@@ -25,6 +30,8 @@ static const char *const lea_keys[] = {"id",
                                        "keepalive_timeout",
                                        "keepalive_liid",
                                        "reconnect_max",
+                                       "ack_mode",
+                                       "resend_window",
                                        NULL};
 static const char *const warrant_keys[] = {"liid", "country", "lea", "target_name", "targets",
                                            "mode", "start",   "end", NULL};
@@ -184,6 +191,45 @@ static int load_mediator(const struct lt_conf_node *root, const char *base, stru
 		return -1;
 	if (get_int(m, "drain_timeout", 1, 3600, 30, &cfg->drain_timeout, err, errlen) != 0)
 		return -1;
+	/* Delivery (docs/delivery.md). */
+	int64_t v = (int64_t)1 << 30;
+	if (lt_conf_opt_int(m, "spool_max_bytes", 1 << 20, (int64_t)1 << 50, &v, err, errlen) < 0)
+		return -1;
+	cfg->spool_max_bytes = (uint64_t)v;
+	v = (int64_t)64 << 20;
+	if (lt_conf_opt_int(m, "spool_segment_bytes", 64 << 10, (int64_t)1 << 32, &v, err, errlen) <
+	    0)
+		return -1;
+	cfg->spool_segment_bytes = (uint64_t)v;
+	if (!lt_conf_get(m, "spool_segment_bytes") &&
+	    cfg->spool_segment_bytes > cfg->spool_max_bytes / 4)
+		cfg->spool_segment_bytes = cfg->spool_max_bytes / 4; /* a small spool: 4 segments */
+	if (cfg->spool_segment_bytes > cfg->spool_max_bytes)
+		return kerr(m, "spool_segment_bytes", err, errlen,
+		            "larger than spool_max_bytes (%" PRIu64 ")", cfg->spool_max_bytes);
+	v = 0;
+	if (lt_conf_opt_int(m, "cin_roll_at", 2, 0xffffff00, &v, err, errlen) < 0)
+		return -1;
+	cfg->cin_roll_at = (uint32_t)v;
+	const char *fs = "batch";
+	if (lt_conf_opt_str(m, "fsync", &fs, err, errlen) < 0)
+		return -1;
+	if (strcmp(fs, "batch") == 0)
+		cfg->fsync = HO_FSYNC_BATCH;
+	else if (strcmp(fs, "always") == 0)
+		cfg->fsync = HO_FSYNC_ALWAYS;
+	else if (strcmp(fs, "none") == 0)
+		cfg->fsync = HO_FSYNC_NONE;
+	else
+		return kerr(m, "fsync", err, errlen,
+		            "expected batch, always or none, got \"%.40s\"", fs);
+	if (lt_conf_get(m, "store") &&
+	    get_path(m, "store", base, cfg->store, sizeof cfg->store, err, errlen) != 0)
+		return -1;
+	if (lt_conf_get(m, "rest_listen") &&
+	    get_hostport(m, "rest_listen", 1, cfg->rest_listen, sizeof cfg->rest_listen, err,
+	                 errlen) != 0)
+		return -1;
 	if (get_node(m, "tls", LT_CONF_MAP, 1, &tls, err, errlen) != 0 ||
 	    lt_conf_check_keys(tls, tls_keys, err, errlen) != 0 ||
 	    get_path(tls, "ca", base, cfg->tls_ca, sizeof cfg->tls_ca, err, errlen) != 0 ||
@@ -232,6 +278,22 @@ static int load_lea(const struct lt_conf_node *n, struct ho_lea_conf *lea, char 
 	    get_int(n, "keepalive_timeout", 1, 3600, 30, &lea->keepalive_timeout, err, errlen) !=
 	        0 ||
 	    get_int(n, "reconnect_max", 1, 3600, 30, &lea->reconnect_max, err, errlen) != 0)
+		return -1;
+	const char *am = "keepalive";
+	if (lt_conf_opt_str(n, "ack_mode", &am, err, errlen) < 0)
+		return -1;
+	if (strcmp(am, "keepalive") == 0)
+		lea->ack_mode = HO_ACK_KEEPALIVE;
+	else if (strcmp(am, "window") == 0)
+		lea->ack_mode = HO_ACK_WINDOW;
+	else if (strcmp(am, "pdu-ack") == 0)
+		return kerr(n, "ack_mode", err, errlen,
+		            "pdu-ack (TS 102 232-1 PDU acknowledgement) is not supported yet: use "
+		            "keepalive or window");
+	else
+		return kerr(n, "ack_mode", err, errlen,
+		            "expected keepalive, window or pdu-ack, got \"%.40s\"", am);
+	if (get_int(n, "resend_window", 1, 100000, 1000, &lea->resend_window, err, errlen) != 0)
 		return -1;
 	char liid[MED_LIID_MAX + 1] = "-";
 	if (get_ident(n, "keepalive_liid", 0, MED_LIID_MAX, "LIID", liid, sizeof liid, err,

@@ -12,19 +12,22 @@
 #include <stdio.h>
 #include <string.h>
 
-void med_fill_header_locked(struct med_ctx *m, struct med_warrant *w, int hi, struct med_header *h)
+void med_fill_header_locked(struct med_ctx *m, struct med_warrant *w, size_t k, int hi,
+                            struct med_header *h)
 {
-	const struct ho_lea_conf *lea = ho_link_lea(w->link[hi]);
+	const struct ho_lea_conf *lea = ho_link_lea(w->lea[k].link[hi]);
+	const struct med_lea *def = &w->lea[k].lea->def;
 	memset(h, 0, sizeof *h);
 	memcpy(h->liid, w->conf->liid, w->conf->liid_len);
 	h->liid_len = w->conf->liid_len;
 	memcpy(h->auth_cc, w->conf->country, 3);
-	memcpy(h->deliv_cc, lea->country, 3);
-	snprintf(h->operator_id, sizeof h->operator_id, "%s", m->cfg->operator_id);
+	memcpy(h->deliv_cc, w->def.deliv_country[0] ? w->def.deliv_country : lea->country, 3);
+	snprintf(h->operator_id, sizeof h->operator_id, "%s",
+	         def->operator_id[0] ? def->operator_id : m->cfg->operator_id);
 	snprintf(h->ne_id, sizeof h->ne_id, "%s", m->cfg->ne_id);
 	h->has_cin = 1;
 	h->cin = w->cin;
-	h->seq = w->seq[hi]; /* the caller advances seq[hi] once the record is encoded */
+	h->seq = w->lea[k].seq[hi]; /* the caller advances seq once the record is encoded */
 	h->ts_form = lea->ts_form;
 	h->ts_qual = MED_TSQ_NONE;
 }
@@ -60,27 +63,33 @@ static void fill_event(const struct med_warrant *w, int begin, struct med_iri_ev
 int med_emit_event_locked(struct med_ctx *m, struct med_warrant *w, int begin, uint8_t *scratch,
                           size_t cap)
 {
-	struct med_header h;
 	struct med_iri_event ev;
-	med_fill_header_locked(m, w, HO_HI2, &h);
 	int64_t sec;
 	uint32_t nsec;
+	int rc = 0;
 	lt_wallclock(&sec, &nsec);
-	h.ts_sec = sec;
-	h.ts_usec = nsec / 1000;
-	h.ts_qual = MED_TSQ_MEDIATION;
 	fill_event(w, begin, &ev);
-	long n = med_encode_iri_event(&h, begin ? MED_IRI_BEGIN : MED_IRI_END, &ev, scratch, cap);
-	if (n < 0) {
-		med_drop(m, MED_DROP_ENCODE, "warrant %s: cannot encode the %s event (code %ld)",
-		         w->conf->liid, begin ? "begin" : "end", n);
-		return -1;
+	/* Each LEA gets its own copy, numbered in its own stream. */
+	for (size_t k = 0; k < w->nlea; k++) {
+		struct med_header h;
+		med_fill_header_locked(m, w, k, HO_HI2, &h);
+		h.ts_sec = sec;
+		h.ts_usec = nsec / 1000;
+		h.ts_qual = MED_TSQ_MEDIATION;
+		long n = med_encode_iri_event(&h, begin ? MED_IRI_BEGIN : MED_IRI_END, &ev, scratch,
+		                              cap);
+		if (n < 0) {
+			med_drop(m, MED_DROP_ENCODE,
+			         "warrant %s: cannot encode the %s event (code %ld)", w->conf->liid,
+			         begin ? "begin" : "end", n);
+			rc = -1;
+			continue;
+		}
+		w->lea[k].seq[HO_HI2]++;
+		if (ho_enqueue(w->lea[k].link[HO_HI2], scratch, (size_t)n, NULL) != 0) {
+			atomic_fetch_add(&m->drops[MED_DROP_QUEUE], 1);
+			rc = -1;
+		}
 	}
-	w->seq[HO_HI2]++;
-	int rc = ho_enqueue(w->link[HO_HI2], scratch, (size_t)n);
-	if (rc != 0) {
-		atomic_fetch_add(&m->drops[MED_DROP_QUEUE], 1);
-		return -1;
-	}
-	return 0;
+	return rc;
 }

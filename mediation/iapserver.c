@@ -150,11 +150,25 @@ static int handle_pdus(struct med_ctx *m, SSL *ssl, const char *id, uint8_t *buf
 			break;
 		}
 		if (p.type == LT_X2 || p.type == LT_X3) {
-			med_record_in(m, &p, id, scratch, MED_PSPDU_MAX);
+			if (med_record_in(m, &p, id, scratch, MED_PSPDU_MAX) != 0) {
+				lt_warn("iap %s x2x3: record not spooled, dropping the connection "
+				        "unacknowledged (the IAP resends)",
+				        id);
+				rc = -1;
+				break;
+			}
 			(*count)++;
 		} else if (p.type == LT_X2X3_KEEPALIVE) {
-			/* Everything before it is queued by now (handled synchronously above):
-			 * the ack confirms it to the IAP (internals.md). */
+			/* Everything before it is spooled by now (handled synchronously above);
+			 * made durable per the fsync policy (group commit), the ack confirms it
+			 * to the IAP (internals.md, delivery.md). */
+			if (med_spool_sync(m) != 0) {
+				lt_warn("iap %s x2x3: spool not durable, dropping the connection "
+				        "unacknowledged (the IAP resends)",
+				        id);
+				rc = -1;
+				break;
+			}
 			uint8_t ack[64];
 			long n = lt_x2x3_keepalive(1, p.has_seq ? p.seq : 0, ack, sizeof ack);
 			if (n < 0 || lt_tls_write_all(ssl, ack, (size_t)n) != 0) {

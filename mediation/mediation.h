@@ -38,7 +38,14 @@ struct med_config {
 	char operator_id[MED_OPID_MAX + 1];
 	char ne_id[MED_OPID_MAX + 1]; /* "" = absent */
 	char state_dir[MED_PATH_MAX];
-	int drain_timeout; /* seconds */
+	char store[MED_PATH_MAX];      /* provisioning store; "" = <state_dir>/lawtap.db */
+	char rest_listen[HO_ADDR_MAX]; /* REST API host:port; "" = off */
+	int drain_timeout;             /* seconds */
+	/* delivery (docs/delivery.md) */
+	uint64_t spool_max_bytes;     /* per handover spool */
+	uint64_t spool_segment_bytes; /* hidden: segment size (tests) */
+	int fsync;                    /* enum ho_fsync: batch (default), always, none */
+	uint32_t cin_roll_at;         /* hidden: sequence number that moves to a new CIN */
 	char tls_ca[MED_PATH_MAX], tls_cert[MED_PATH_MAX], tls_key[MED_PATH_MAX];
 	size_t nleas;
 	struct ho_lea_conf *leas; /* malloc'd */

@@ -49,14 +49,14 @@ struct med_ctx *med_new(const struct med_config *cfg, int *bad_config, char *err
 			*bad_config = 1;
 		goto fail;
 	}
-	struct ho_site site;
-	memset(&site, 0, sizeof site);
-	snprintf(site.operator_id, sizeof site.operator_id, "%s", cfg->operator_id);
-	snprintf(site.ne_id, sizeof site.ne_id, "%s", cfg->ne_id);
-	m->ho = ho_new(m->cli_ctx, &site, cfg->leas, cfg->nleas, err, errlen);
-	if (!m->ho)
+	/* De-duplication marks (<state_dir>/dedup), completed by every spool as it opens. */
+	m->dedup = med_dedup_new(cfg->state_dir);
+	if (!m->dedup) {
+		snprintf(err, errlen, "out of memory");
 		goto fail;
-	if (med_warrants_init(m, err, errlen) != 0)
+	}
+	/* LEAs (each with its own handovers) and warrants come from the store. */
+	if (med_live_init(m, err, errlen) != 0)
 		goto fail;
 	return m;
 fail:
@@ -82,7 +82,7 @@ int med_start(struct med_ctx *m, char *err, size_t errlen)
 	if (open_listener("x2x3", m->cfg->x2x3_listen, &m->x2x3_fd, err, errlen) != 0 ||
 	    open_listener("tasking", m->cfg->tasking_listen, &m->tasking_fd, err, errlen) != 0)
 		return -1;
-	if (ho_start(m->ho, err, errlen) != 0)
+	if (med_live_start(m, err, errlen) != 0)
 		return -1;
 	/* Begin events for the windows open now, before any record can arrive. */
 	int64_t now;
@@ -104,12 +104,19 @@ int med_start(struct med_ctx *m, char *err, size_t errlen)
 		return -1;
 	}
 	m->x2x3_started = 1;
+	if (m->cfg->rest_listen[0]) {
+		m->rest = med_rest_start(m, m->cfg->rest_listen, err, errlen);
+		if (!m->rest)
+			return -1;
+	}
 	return 0;
 }
 
 void med_stop_intake(struct med_ctx *m)
 {
 	atomic_store(&m->stopping, 1);
+	med_rest_stop(m->rest);
+	m->rest = NULL;
 	if (m->x2x3_started)
 		pthread_join(m->x2x3_thr, NULL);
 	if (m->tasking_started)
@@ -144,18 +151,30 @@ void med_stop_intake(struct med_ctx *m)
 
 int med_drain(struct med_ctx *m, const volatile sig_atomic_t *cancel)
 {
-	return ho_drain(m->ho, (int64_t)m->cfg->drain_timeout * 1000, cancel);
+	/* One deadline for all the LEAs' handovers. */
+	int64_t until = lt_now_ms() + (int64_t)m->cfg->drain_timeout * 1000;
+	int rc = 0;
+	for (size_t i = 0; i < m->nleas; i++) {
+		if (m->leas[i]->removed)
+			continue; /* drained when it was removed or replaced */
+		int64_t left = until - lt_now_ms();
+		if (ho_drain(m->leas[i]->ho, left > 0 ? left : 0, cancel) != 0)
+			rc = -1;
+	}
+	return rc;
 }
 
 void med_print_stats(struct med_ctx *m, FILE *out)
 {
-	ho_print_stats(m->ho, out);
+	for (size_t i = 0; i < m->nleas; i++)
+		if (!m->leas[i]->removed)
+			ho_print_stats(m->leas[i]->ho, out);
 	fprintf(out,
 	        "mediator x2_records=%" PRIu64 " x3_records=%" PRIu64
 	        " dropped_unknown_xid=%" PRIu64 " dropped_inactive=%" PRIu64
 	        " dropped_x3_iri_only=%" PRIu64 " dropped_unsupported=%" PRIu64
 	        " dropped_encode=%" PRIu64 " dropped_queue=%" PRIu64 " cin_remapped=%" PRIu64
-	        " refused_connections=%" PRIu64 "\n",
+	        " refused_connections=%" PRIu64 " duplicates=%" PRIu64 " cin_rolls=%" PRIu64 "\n",
 	        (uint64_t)atomic_load(&m->records_in[HO_HI2]),
 	        (uint64_t)atomic_load(&m->records_in[HO_HI3]),
 	        (uint64_t)atomic_load(&m->drops[MED_DROP_UNKNOWN_XID]),
@@ -164,8 +183,25 @@ void med_print_stats(struct med_ctx *m, FILE *out)
 	        (uint64_t)atomic_load(&m->drops[MED_DROP_UNSUPPORTED]),
 	        (uint64_t)atomic_load(&m->drops[MED_DROP_ENCODE]),
 	        (uint64_t)atomic_load(&m->drops[MED_DROP_QUEUE]),
-	        (uint64_t)atomic_load(&m->cin_remapped), (uint64_t)atomic_load(&m->bad_conns));
+	        (uint64_t)atomic_load(&m->cin_remapped), (uint64_t)atomic_load(&m->bad_conns),
+	        (uint64_t)atomic_load(&m->duplicates), (uint64_t)atomic_load(&m->cin_rolls));
 	fflush(out);
+}
+
+void med_write_status(struct med_ctx *m)
+{
+	char path[MED_PATH_MAX + 16], tmp[MED_PATH_MAX + 24];
+	snprintf(path, sizeof path, "%s/status", m->cfg->state_dir);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return;
+	pthread_rwlock_rdlock(&m->wl);
+	med_print_stats(m, f);
+	pthread_rwlock_unlock(&m->wl);
+	int bad = ferror(f);
+	if (fclose(f) != 0 || bad || rename(tmp, path) != 0)
+		(void)unlink(tmp);
 }
 
 void med_free(struct med_ctx *m)
@@ -183,8 +219,8 @@ void med_free(struct med_ctx *m)
 	pthread_mutex_unlock(&m->conn_mu);
 	if (conns)
 		return; /* a connection thread still uses m: leave it to process exit */
-	ho_free(m->ho);
-	med_warrants_free(m);
+	med_live_free(m);
+	med_dedup_free(m->dedup);
 	lt_tls_ctx_free(m->srv_ctx);
 	lt_tls_ctx_free(m->cli_ctx);
 	for (int i = 0; i < MED_DROP_N; i++)

@@ -11,6 +11,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "handover/spool.h"
 
 #define DROP_LOG_EVERY_MS 10000
 
@@ -85,8 +88,45 @@ static int x2_facts(const struct lt_x2x3_pdu *p, struct med_header_facts *f)
 	return 0;
 }
 
-void med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *iap_id,
-                   uint8_t *scratch, size_t cap)
+/* With w->mu held: 1 when one of the warrant's spools is at spool_max_bytes. */
+static int spool_full_locked(struct med_warrant *w, int hi)
+{
+	for (size_t k = 0; k < w->nlea; k++)
+		if (ho_room_wait(w->lea[k].link[hi], 0) != 0)
+			return 1;
+	return 0;
+}
+
+int med_cin_roll_locked(struct med_ctx *m, struct med_warrant *w, uint8_t *scratch, size_t cap)
+{
+	uint32_t at = m->cfg->cin_roll_at ? m->cfg->cin_roll_at : MED_CIN_ROLL_DEFAULT;
+	int due = 0;
+	for (size_t k = 0; k < w->nlea; k++)
+		due |= w->lea[k].seq[HO_HI2] >= at || w->lea[k].seq[HO_HI3] >= at;
+	if (!due)
+		return 0;
+	uint32_t cin;
+	char why[256];
+	if (med_cin_reserve(m->cfg->state_dir, 1, &cin, why, sizeof why) != 0) {
+		med_drop(m, MED_DROP_ENCODE,
+		         "warrant %s: cannot move to a new CIN before the "
+		         "sequence number wraps: %s",
+		         w->conf->liid, why);
+		return -1;
+	}
+	lt_info("warrant %s: sequence number reached %" PRIu32 ", communication moves from cin "
+	        "%" PRIu32 " to cin %" PRIu32,
+	        w->conf->liid, at, w->cin, cin);
+	w->cin = cin;
+	for (size_t k = 0; k < w->nlea; k++)
+		w->lea[k].seq[HO_HI2] = w->lea[k].seq[HO_HI3] = 0;
+	atomic_fetch_add(&m->cin_rolls, 1);
+	/* the new CIN's record stream opens with its IRI, as at the start of interception */
+	return med_emit_event_locked(m, w, 1, scratch, cap);
+}
+
+int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *iap_id,
+                  uint8_t *scratch, size_t cap)
 {
 	struct med_warrant *w = med_warrant_find(m, p->xid);
 	if (!w) {
@@ -94,7 +134,7 @@ void med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *i
 		lt_uuid_format(p->xid, xs);
 		med_drop(m, MED_DROP_UNKNOWN_XID, "iap %s x2x3: record for unknown XID %s dropped",
 		         iap_id, xs);
-		return;
+		return 0;
 	}
 	int x3 = p->type == LT_X3;
 	int hi = x3 ? HO_HI3 : HO_HI2;
@@ -103,7 +143,7 @@ void med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *i
 		         "iap %s x2x3: X3 for iri-only warrant %s dropped (no CC under a pen "
 		         "register)",
 		         iap_id, w->conf->liid);
-		return;
+		return 0;
 	}
 	struct med_header_facts facts;
 	if (x3 && ((p->format != LT_PF_IPV4 && p->format != LT_PF_IPV6) || p->payload_len == 0)) {
@@ -111,14 +151,14 @@ void med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *i
 		         "iap %s x2x3: X3 with payload format %u (%" PRIu32 " bytes) for %s "
 		         "dropped: only IPv4/IPv6 packets",
 		         iap_id, p->format, p->payload_len, w->conf->liid);
-		return;
+		return 0;
 	}
 	if (!x3 && x2_facts(p, &facts) != 0) {
 		med_drop(m, MED_DROP_UNSUPPORTED,
 		         "iap %s x2x3: X2 without source/destination address attributes for %s "
 		         "dropped",
 		         iap_id, w->conf->liid);
-		return;
+		return 0;
 	}
 	int64_t now;
 	uint32_t nsec;
@@ -133,39 +173,75 @@ void med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *i
 	}
 	int dir = map_dir(p->direction);
 
+	/* The de-duplication key: kept with the spooled record (docs/delivery.md). */
+	struct ho_spool_key key;
+	memset(&key, 0, sizeof key);
+	key.has = p->has_seq;
+	snprintf(key.iap, sizeof key.iap, "%s", iap_id);
+	key.epoch = p->has_epoch ? p->epoch : 0;
+	memcpy(key.xid, p->xid, 16);
+	key.seq = p->seq;
+
+	/* Back-pressure: while a spool of this warrant is full, nothing more is taken from this
+	 * connection (not read, not acknowledged); the IAP keeps its data. */
 	pthread_mutex_lock(&w->mu);
+	while (spool_full_locked(w, hi)) {
+		pthread_mutex_unlock(&w->mu);
+		if (atomic_load(&m->stopping))
+			return -1;
+		usleep(50 * 1000);
+		pthread_mutex_lock(&w->mu);
+	}
+	if (med_dedup_seen(m->dedup, &key)) {
+		pthread_mutex_unlock(&w->mu);
+		atomic_fetch_add(&m->duplicates, 1);
+		return 0;
+	}
 	int state = med_warrant_activate_locked(m, w, now, scratch, cap);
-	if (state != MED_W_ACTIVE || ts_sec < w->conf->start || ts_sec >= w->conf->end) {
+	if (state != MED_W_ACTIVE || !med_warrant_admit_locked(w, p, ts_sec)) {
 		pthread_mutex_unlock(&w->mu);
 		med_drop(m, MED_DROP_INACTIVE,
 		         "iap %s x2x3: record for %s outside its active window dropped", iap_id,
 		         w->conf->liid);
-		return;
+		return 0;
 	}
 	/* A CIN of an earlier run (IAP buffered across a mediator restart): the mediator owns
 	 * the CIN, the record joins the warrant's current stream. */
+	(void)med_cin_roll_locked(m, w, scratch, cap);
 	if (p->correlation != w->cin)
 		atomic_fetch_add(&m->cin_remapped, 1);
-	struct med_header h;
-	med_fill_header_locked(m, w, hi, &h);
-	h.ts_sec = ts_sec;
-	h.ts_usec = ts_usec;
-	h.ts_qual = qual;
-	snprintf(h.ipid, sizeof h.ipid, "%s", iap_id);
-	long n = x3 ? med_encode_cc(&h, dir, p->payload, p->payload_len, scratch, cap)
-	            : med_encode_iri_report(&h, dir, &facts, scratch, cap);
-	if (n < 0) {
-		pthread_mutex_unlock(&w->mu);
-		med_drop(m, MED_DROP_ENCODE,
-		         "iap %s x2x3: cannot encode a record for %s (code %ld)", iap_id,
-		         w->conf->liid, n);
-		return;
+	int rc = 0, spooled = 0;
+	/* Each of the warrant's LEAs gets its own copy with its own numbering. */
+	for (size_t k = 0; k < w->nlea; k++) {
+		struct med_header h;
+		med_fill_header_locked(m, w, k, hi, &h);
+		h.ts_sec = ts_sec;
+		h.ts_usec = ts_usec;
+		h.ts_qual = qual;
+		snprintf(h.ipid, sizeof h.ipid, "%s", iap_id);
+		long n = x3 ? med_encode_cc(&h, dir, p->payload, p->payload_len, scratch, cap)
+		            : med_encode_iri_report(&h, dir, &facts, scratch, cap);
+		if (n < 0) {
+			med_drop(m, MED_DROP_ENCODE,
+			         "iap %s x2x3: cannot encode a record for %s (code %ld)", iap_id,
+			         w->conf->liid, n);
+			continue;
+		}
+		int erc = ho_enqueue(w->lea[k].link[hi], scratch, (size_t)n, &key);
+		if (erc == HO_E_IO) {
+			rc = -1; /* not durable: the IAP must resend it (logged by the spool) */
+			continue;
+		}
+		w->lea[k].seq[hi]++;
+		if (erc != 0) {
+			atomic_fetch_add(&m->drops[MED_DROP_QUEUE], 1); /* LEA removed/draining */
+		} else {
+			atomic_fetch_add(&m->records_in[hi], 1);
+			spooled = 1;
+		}
 	}
-	w->seq[hi]++;
-	int rc = ho_enqueue(w->link[hi], scratch, (size_t)n);
+	if (spooled)
+		med_dedup_note(m->dedup, &key);
 	pthread_mutex_unlock(&w->mu);
-	if (rc != 0)
-		atomic_fetch_add(&m->drops[MED_DROP_QUEUE], 1); /* logged by the handover */
-	else
-		atomic_fetch_add(&m->records_in[hi], 1);
+	return rc;
 }

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POLL_MS 200
+#define POLL_MS 50 /* how soon a new task version goes out */
 #define HELLO_TIMEOUT_MS 10000
 #define ACK_WARN_MS 30000
 #define IAP_LINE_MAX 256 /* HELLO and ACK lines are short; anything longer is refused */
@@ -109,7 +109,7 @@ static int check_hello(SSL *ssl, const char *id, const char *line)
 	return 0;
 }
 
-static void serve(struct med_ctx *m, SSL *ssl, const char *id)
+static void serve(struct med_ctx *m, SSL *ssl, const char *id, const char *peer)
 {
 	struct lreader r = {.len = 0};
 	char line[IAP_LINE_MAX], why[256] = "";
@@ -134,8 +134,10 @@ static void serve(struct med_ctx *m, SSL *ssl, const char *id)
 	uint64_t sent = 0, acked = 0;
 	int64_t sent_at = lt_now_ms();
 	int warned = 0;
+	med_iap_update(m, id, peer, 1, 0, 0, -1);
 	if (send_snapshot(m, ssl, id, &sent) != 0)
 		return;
+	med_iap_update(m, id, NULL, 1, sent, 0, -1);
 	while (!atomic_load(&m->stopping)) {
 		why[0] = '\0';
 		rc = read_line(ssl, &r, line, sizeof line, POLL_MS, why, sizeof why);
@@ -165,6 +167,8 @@ static void serve(struct med_ctx *m, SSL *ssl, const char *id)
 				lt_info("iap %s tasking: ACK %" PRIu64 " after %" PRId64 " ms", id,
 				        v, lt_now_ms() - sent_at);
 			acked = v;
+			med_iap_update(m, id, NULL, 1, sent, acked,
+			               v == sent ? (double)(lt_now_ms() - sent_at) : -1);
 		}
 		if (acked != sent && !warned && lt_now_ms() - sent_at > ACK_WARN_MS) {
 			lt_warn("iap %s tasking: no ACK for tasks version %" PRIu64 " after %d s",
@@ -179,6 +183,7 @@ static void serve(struct med_ctx *m, SSL *ssl, const char *id)
 			warned = 0;
 			if (send_snapshot(m, ssl, id, &sent) != 0)
 				return;
+			med_iap_update(m, id, NULL, 1, sent, acked, -1);
 		}
 	}
 }
@@ -189,10 +194,12 @@ void *med_tasking_conn(void *arg)
 	struct med_ctx *m = a->m;
 	int fd = a->fd;
 	free(a);
-	char id[MED_IPID_MAX + 1];
+	char id[MED_IPID_MAX + 1], peer[64];
+	med_peer_addr(fd, peer, sizeof peer);
 	SSL *ssl = med_accept_iap(m, fd, "tasking", id, sizeof id);
 	if (ssl) {
-		serve(m, ssl, id);
+		serve(m, ssl, id, peer);
+		med_iap_update(m, id, NULL, 0, 0, 0, -1);
 		lt_tls_close(ssl);
 	}
 	med_conn_end(m);

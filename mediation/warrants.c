@@ -1,7 +1,7 @@
 /* mediation/warrants.c: warrants at run time, one task per warrant. XIDs are derived from
  * (country, LIID); CINs come from a counter persisted in state_dir; a warrant moves
  * pending -> active (begin event) -> ended (end event, task withdrawn) along its window. */
-#include "med_int.h"
+#include "store_int.h"
 
 #include "lib/log.h"
 #include "lib/timeutil.h"
@@ -103,74 +103,44 @@ int med_cin_reserve(const char *state_dir, uint32_t n, uint32_t *first, char *er
 	return 0;
 }
 
-static int cmp_xid(const void *a, const void *b)
-{
-	const struct med_warrant *const *x = a, *const *y = b;
-	return memcmp((*x)->xid, (*y)->xid, 16);
-}
-
-int med_warrants_init(struct med_ctx *m, char *err, size_t errlen)
-{
-	const struct med_config *cfg = m->cfg;
-	m->nw = cfg->nwarrants;
-	if (m->nw == 0)
-		return 0;
-	m->w = calloc(m->nw, sizeof *m->w);
-	m->by_xid = calloc(m->nw, sizeof *m->by_xid);
-	if (!m->w || !m->by_xid) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	uint32_t cin;
-	if (med_cin_reserve(cfg->state_dir, (uint32_t)m->nw, &cin, err, errlen) != 0)
-		return -1;
-	int64_t now;
-	uint32_t ns;
-	lt_wallclock(&now, &ns);
-	for (size_t i = 0; i < m->nw; i++) {
-		struct med_warrant *w = &m->w[i];
-		w->conf = &cfg->warrants[i];
-		med_xid_for(w->conf->country, w->conf->liid, w->conf->liid_len, w->xid);
-		lt_uuid_format(w->xid, w->xid_str);
-		w->cin = cin + (uint32_t)i;
-		w->link[HO_HI2] = ho_link_get(m->ho, w->conf->lea, HO_HI2);
-		w->link[HO_HI3] = ho_link_get(m->ho, w->conf->lea, HO_HI3);
-		pthread_mutex_init(&w->mu, NULL);
-		w->state = now >= w->conf->end ? MED_W_ENDED : MED_W_PENDING;
-		m->by_xid[i] = w;
-		lt_info("warrant %s (%s): lea %s, %s, xid %s, cin %" PRIu32 "%s", w->conf->liid,
-		        w->conf->country, cfg->leas[w->conf->lea].id,
-		        w->conf->mode == LT_TASK_FULL ? "full" : "iri-only", w->xid_str, w->cin,
-		        w->state == MED_W_ENDED ? ", window already over: not tasked" : "");
-	}
-	qsort(m->by_xid, m->nw, sizeof *m->by_xid, cmp_xid);
-	return 0;
-}
-
+/* The run-time warrants are built from the store (store_live.c); this file keeps the lookup,
+ * the window timer and the task snapshot. */
 void med_warrants_free(struct med_ctx *m)
 {
-	for (size_t i = 0; m->w && i < m->nw; i++)
-		pthread_mutex_destroy(&m->w[i].mu);
+	for (size_t i = 0; m->w && i < m->nw; i++) {
+		struct med_warrant *w = m->w[i];
+		pthread_mutex_destroy(&w->mu);
+		med_tgen_clear(&w->cur);
+		med_tgen_clear(&w->prev);
+		med_wdef_clear(&w->def);
+		free(w);
+	}
 	free(m->w);
 	free(m->by_xid);
 	m->w = NULL;
 	m->by_xid = NULL;
+	m->nw = m->wcap = 0;
 }
 
 struct med_warrant *med_warrant_find(struct med_ctx *m, const uint8_t xid[16])
 {
+	struct med_warrant *found = NULL;
+	pthread_rwlock_rdlock(&m->wl);
 	size_t lo = 0, hi = m->nw;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = memcmp(m->by_xid[mid]->xid, xid, 16);
-		if (c == 0)
-			return m->by_xid[mid];
+		if (c == 0) {
+			found = m->by_xid[mid];
+			break;
+		}
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return NULL;
+	pthread_rwlock_unlock(&m->wl);
+	return found;
 }
 
 int med_warrant_activate_locked(struct med_ctx *m, struct med_warrant *w, int64_t now,
@@ -191,11 +161,18 @@ void med_warrants_tick(struct med_ctx *m, int64_t now)
 {
 	static uint8_t scratch[8192]; /* only the timer (or start-up) thread ticks */
 	int withdrawn = 0;
+	pthread_mutex_lock(&m->prov_mu);
+	pthread_rwlock_rdlock(&m->wl);
 	for (size_t i = 0; i < m->nw; i++) {
-		struct med_warrant *w = &m->w[i];
+		struct med_warrant *w = m->w[i];
 		pthread_mutex_lock(&w->mu);
+		int was = w->state;
 		med_warrant_activate_locked(m, w, now, scratch, sizeof scratch);
-		if (w->state != MED_W_ENDED && now >= w->conf->end) {
+		/* The window closes for records at end (their time of interception); the
+		 * warrant ends MED_END_GRACE_S later, so records intercepted just before the end
+		 * and still in flight are delivered before the end event. */
+		if (w->state != MED_W_ENDED && w->conf->end != INT64_MAX &&
+		    now >= w->conf->end + MED_END_GRACE_S) {
 			if (w->state == MED_W_ACTIVE)
 				(void)med_emit_event_locked(m, w, 0, scratch, sizeof scratch);
 			w->state = MED_W_ENDED;
@@ -203,14 +180,69 @@ void med_warrants_tick(struct med_ctx *m, int64_t now)
 			lt_info("warrant %s: window ended, interception stopped, task withdrawn",
 			        w->conf->liid);
 		}
+		/* Also a start made by a record's arrival (records.c): the store follows. */
+		int changed = was != w->state || w->def.state != med_ws_of(w->state);
 		pthread_mutex_unlock(&w->mu);
+		if (changed)
+			med_live_state_changed(m, w);
 	}
-	if (withdrawn) {
-		pthread_mutex_lock(&m->task_mu);
-		m->task_version++;
-		pthread_cond_broadcast(&m->task_cv);
-		pthread_mutex_unlock(&m->task_mu);
+	pthread_rwlock_unlock(&m->wl);
+	pthread_mutex_unlock(&m->prov_mu);
+	if (withdrawn)
+		med_tasks_changed(m);
+}
+
+static int match_gen(const struct med_tgen *g, int family, const uint8_t *a)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		const struct lt_target *t = &g->t[i];
+		if (t->family != family)
+			continue;
+		int bytes = t->prefix / 8, bits = t->prefix % 8;
+		if (memcmp(t->addr, a, (size_t)bytes) != 0)
+			continue;
+		if (bits && ((t->addr[bytes] ^ a[bytes]) & (uint8_t)(0xff << (8 - bits))))
+			continue;
+		return 1;
 	}
+	return 0;
+}
+
+int med_warrant_admit_locked(struct med_warrant *w, const struct lt_x2x3_pdu *p, int64_t ts_sec)
+{
+	if (w->state != MED_W_ACTIVE || ts_sec < w->conf->start || ts_sec >= w->conf->end)
+		return 0;
+	/* since is in ns: a change splits even one second exactly. */
+	int64_t t_ns = p->has_ts && p->ts_nsec < 1000000000u
+	                   ? (int64_t)p->ts_sec * 1000000000 + (int64_t)p->ts_nsec
+	                   : ts_sec * 1000000000;
+	const struct med_tgen *g = t_ns >= w->since || !w->prev.t ? &w->cur : &w->prev;
+	int family = 0;
+	const uint8_t *src = NULL, *dst = NULL;
+	if (p->type == LT_X3 && p->format == LT_PF_IPV4 && p->payload_len >= 20) {
+		family = 4;
+		src = p->payload + 12;
+		dst = p->payload + 16;
+	} else if (p->type == LT_X3 && p->format == LT_PF_IPV6 && p->payload_len >= 40) {
+		family = 6;
+		src = p->payload + 8;
+		dst = p->payload + 24;
+	} else if (p->type != LT_X3 && p->has_src_v4 && p->has_dst_v4) {
+		family = 4;
+		src = p->src;
+		dst = p->dst;
+	} else if (p->type != LT_X3 && p->has_src_v6 && p->has_dst_v6) {
+		family = 6;
+		src = p->src;
+		dst = p->dst;
+	}
+	/* The set in force at the packet's time: a packet the IAP matched under a set that was
+	 * already replaced (the change not yet acknowledged) is not delivered. */
+	if (!family || (!match_gen(g, family, src) && !match_gen(g, family, dst)))
+		return 0;
+	if (p->type == LT_X3 && g->prog && !med_filter_match(g->prog, p->payload, p->payload_len))
+		return 0;
+	return 1;
 }
 
 char *med_tasks_snapshot(struct med_ctx *m, uint64_t *version)
@@ -218,44 +250,42 @@ char *med_tasks_snapshot(struct med_ctx *m, uint64_t *version)
 	pthread_mutex_lock(&m->task_mu);
 	uint64_t v = m->task_version;
 	pthread_mutex_unlock(&m->task_mu);
-	size_t cap = 128, len = 0, n = 0;
-	char *out = malloc(cap);
-	if (!out)
-		return NULL;
-	out[0] = '\0';
-	/* The header is written last (it needs the count): leave room at the front. */
+	size_t len = 0, n = 0;
+	char *out = NULL;
+	pthread_rwlock_rdlock(&m->wl);
 	char **lines = calloc(m->nw ? m->nw : 1, sizeof *lines);
-	if (!lines) {
-		free(out);
-		return NULL;
-	}
+	if (!lines)
+		goto oom;
 	for (size_t i = 0; i < m->nw; i++) {
-		struct med_warrant *w = &m->w[i];
+		struct med_warrant *w = m->w[i];
 		pthread_mutex_lock(&w->mu);
-		int live = w->state != MED_W_ENDED;
+		int live = w->state == MED_W_PENDING || w->state == MED_W_ACTIVE;
+		if (live) {
+			struct lt_task t;
+			memset(&t, 0, sizeof t);
+			memcpy(t.xid, w->xid, 16);
+			t.cin = w->cin;
+			t.mode = w->conf->mode;
+			t.start = w->conf->start;
+			t.end = w->conf->end;
+			t.ntargets = w->conf->ntargets;
+			t.targets = w->conf->targets; /* borrowed: only read */
+			t.filter = w->def.filter[0] ? w->def.filter : NULL;
+			lines[n] = lt_task_format_line(&t);
+		}
 		pthread_mutex_unlock(&w->mu);
 		if (!live)
 			continue;
-		struct lt_task t;
-		memset(&t, 0, sizeof t);
-		memcpy(t.xid, w->xid, 16);
-		t.cin = w->cin;
-		t.mode = w->conf->mode;
-		t.start = w->conf->start;
-		t.end = w->conf->end;
-		t.ntargets = w->conf->ntargets;
-		t.targets = w->conf->targets; /* borrowed, lt_task_format_line only reads */
-		lines[n] = lt_task_format_line(&t);
 		if (!lines[n])
 			goto oom;
 		len += strlen(lines[n]);
 		n++;
 	}
-	cap = len + 128;
-	char *o2 = realloc(out, cap);
-	if (!o2)
-		goto oom;
-	out = o2;
+	pthread_rwlock_unlock(&m->wl);
+	size_t cap = len + 128;
+	out = malloc(cap);
+	if (!out)
+		goto oom_unlocked;
 	size_t pos = (size_t)snprintf(out, cap, "TASKS %" PRIu64 " %zu\n", v, n);
 	for (size_t i = 0; i < n; i++) {
 		size_t l = strlen(lines[i]);
@@ -268,7 +298,9 @@ char *med_tasks_snapshot(struct med_ctx *m, uint64_t *version)
 	*version = v;
 	return out;
 oom:
-	for (size_t i = 0; i < n; i++)
+	pthread_rwlock_unlock(&m->wl);
+oom_unlocked:
+	for (size_t i = 0; lines && i < n; i++)
 		free(lines[i]);
 	free(lines);
 	free(out);
@@ -278,12 +310,17 @@ oom:
 void *med_timer_main(void *arg)
 {
 	struct med_ctx *m = arg;
+	int64_t last_status = 0;
 	while (!atomic_load(&m->stopping)) {
 		int64_t now;
 		uint32_t ns;
 		lt_wallclock(&now, &ns);
 		med_warrants_tick(m, now);
-		usleep(200 * 1000);
+		if (lt_now_ms() - last_status >= 1000) { /* <state_dir>/status, docs/delivery.md */
+			med_write_status(m);
+			last_status = lt_now_ms();
+		}
+		usleep(100 * 1000);
 	}
 	return NULL;
 }

@@ -2,8 +2,9 @@
  *
  *   mkpcap [--link ether|vlan|qinq|sll|sll2|raw|null|loop] [--endian little|big] [--nsec]
  *          [--pcapng] [--count N] [--seed S] [--target ADDR[/LEN]]... [--snaplen N] [--pad]
- *          [--linktype N] [--base-time SECONDS] -o IN.pcap [--expect OUT.pcap]
- *          [--expect-iri FILE] [--expect-dir FILE]
+ *          [--linktype N] [--base-time SECONDS] [--port P] [--gap-every N --gap-ms MS]
+ *          -o IN.pcap [--expect OUT.pcap] [--expect-iri FILE] [--expect-dir FILE]
+ *          [--expect-target ADDR[/LEN]]... [--expect-port P]
  *
  * IN.pcap holds a traffic mix: IPv4 and IPv6 TCP/UDP/ICMP with valid lengths and checksums, to
  * and from the targets, between other hosts, inside a target prefix and just outside it, short
@@ -21,7 +22,15 @@
  * as lawtap-collector writes those columns of iri.csv. --expect-dir writes one line per matched
  * packet: "toTarget" when its destination is a target (also when both ends are), else
  * "fromTarget" (the PS-PDU payloadDirection; X2/X3 direction 2 and 3).
- * Prints "packets=N matched=M non_ip=K cut=C padded=P" on stdout.
+ * --port P adds P to the service ports of TCP/UDP packets (a fifth choice: traffic to or from
+ * port 6667 for a BPF "port 6667" filter). --gap-every N --gap-ms MS leaves MS milliseconds of
+ * silence after every N packets, so a replay at the recorded pace has quiet phases in which a
+ * change can take effect. --expect-target (repeatable) makes the expected outputs hold only
+ * packets to or from those addresses (default: the --target set; a packet must still involve a
+ * --target to be "matched"), --expect-port P only TCP/UDP packets from or to port P: what one
+ * warrant of several, or a warrant narrowed by a filter, must deliver.
+ * Prints "packets=N matched=M non_ip=K cut=C padded=P expected=E" on stdout (matched: packets
+ * to or from any --target; expected: records written to --expect).
  * Exit 0 ok, 2 usage or I/O error. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -59,6 +68,10 @@ struct opts {
 	const char *out, *expect, *expect_iri, *expect_dir;
 	struct target t[MAX_TARGETS];
 	int nt;
+	struct target et[MAX_TARGETS]; /* --expect-target */
+	int net;
+	long port, expect_port; /* 0 = none */
+	long gap_every, gap_ms;
 };
 
 /* ---- PRNG: xorshift64*, fully determined by the seed ---- */
@@ -228,6 +241,17 @@ static int is_target(const struct opts *o, const struct addr *a)
 {
 	for (int i = 0; i < o->nt; i++)
 		if (in_prefix(a, &o->t[i]))
+			return 1;
+	return 0;
+}
+
+/* In the expected outputs' target set (--expect-target, else --target). */
+static int is_expect_target(const struct opts *o, const struct addr *a)
+{
+	if (!o->net)
+		return is_target(o, a);
+	for (int i = 0; i < o->net; i++)
+		if (in_prefix(a, &o->et[i]))
 			return 1;
 	return 0;
 }
@@ -520,8 +544,10 @@ static void usage(void)
 	    "usage: mkpcap [--link ether|vlan|qinq|sll|sll2|raw|null|loop] [--endian little|big]\n"
 	    "              [--nsec] [--pcapng] [--count N] [--seed S] [--target ADDR[/LEN]]...\n"
 	    "              [--snaplen N] [--pad] [--linktype N] [--base-time SECONDS]\n"
+	    "              [--port P] [--gap-every N --gap-ms MS]\n"
 	    "              -o IN.pcap [--expect OUT.pcap] [--expect-iri FILE]\n"
-	    "              [--expect-dir FILE]\n");
+	    "              [--expect-dir FILE] [--expect-target ADDR[/LEN]]... [--expect-port "
+	    "P]\n");
 	exit(2);
 }
 
@@ -596,6 +622,26 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			}
 			o->nt++;
 			i++;
+		} else if (!strcmp(a, "--expect-target")) {
+			if (!v || o->net == MAX_TARGETS || parse_target(v, &o->et[o->net])) {
+				fprintf(stderr, "mkpcap: bad --expect-target '%s' (ADDR[/LEN])\n",
+				        v ? v : "");
+				exit(2);
+			}
+			o->net++;
+			i++;
+		} else if (!strcmp(a, "--port")) {
+			o->port = num(a, v, 1, 65535);
+			i++;
+		} else if (!strcmp(a, "--expect-port")) {
+			o->expect_port = num(a, v, 1, 65535);
+			i++;
+		} else if (!strcmp(a, "--gap-every")) {
+			o->gap_every = num(a, v, 1, 10000000);
+			i++;
+		} else if (!strcmp(a, "--gap-ms")) {
+			o->gap_ms = num(a, v, 0, 3600000);
+			i++;
 		} else if (!strcmp(a, "-o")) {
 			o->out = v;
 			i++;
@@ -614,7 +660,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		if (i >= argc)
 			usage();
 	}
-	if (!o->out)
+	if (!o->out || (!o->gap_every != !o->gap_ms))
 		usage();
 }
 
@@ -689,7 +735,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < o.nt; i++)
 		fams[o.t[i].a.fam == 6]++;
 
-	long matched = 0, non_ip = 0, cut = 0, padded = 0;
+	long matched = 0, non_ip = 0, cut = 0, padded = 0, expected = 0;
 	uint64_t sec = (uint64_t)o.base_time;
 	uint32_t ns = 0;
 	for (long i = 0; i < o.count; i++) {
@@ -702,6 +748,11 @@ int main(int argc, char **argv)
 		ns %= 1000000000;
 		if (!o.nsec)
 			ns -= ns % 1000;
+		if (o.gap_every && i > 0 && i % o.gap_every == 0) /* a quiet phase */
+			sec += (uint64_t)o.gap_ms / 1000,
+			    ns += (uint32_t)(o.gap_ms % 1000) * 1000000;
+		sec += ns / 1000000000;
+		ns %= 1000000000;
 
 		uint8_t frame[MAX_FRAME + 64];
 		size_t flen, hlen;
@@ -758,7 +809,9 @@ int main(int argc, char **argv)
 			if (p.proto != 1 && p.proto != 58) {
 				static const uint16_t well[] = {7, 9, 12345,
 				                                33333}; /* no dissector chokes */
-				uint16_t svc = well[rn(sizeof well / sizeof *well)];
+				uint32_t nw = sizeof well / sizeof *well;
+				uint32_t w = rn(o.port ? nw + 1 : nw);
+				uint16_t svc = w < nw ? well[w] : (uint16_t)o.port;
 				uint16_t eph = (uint16_t)(32768 + rn(28000));
 				p.sport = rn(2) ? svc : eph;
 				p.dport = p.sport == svc ? eph : svc;
@@ -799,6 +852,12 @@ int main(int argc, char **argv)
 		if (!is_target(&o, &p.src) && !is_target(&o, &p.dst))
 			continue;
 		matched++;
+		if (!is_expect_target(&o, &p.src) && !is_expect_target(&o, &p.dst))
+			continue;
+		if (o.expect_port && !((p.proto == 6 || p.proto == 17) &&
+		                       (p.sport == o.expect_port || p.dport == o.expect_port)))
+			continue;
+		expected++;
 		if (ex.f)
 			o_pcap_record(&ex, 0, sec, ns - ns % 1000, frame + hlen, (uint32_t)n,
 			              (uint32_t)n);
@@ -816,13 +875,13 @@ int main(int argc, char **argv)
 				iri.err = errno ? errno : EIO;
 		}
 		if (dir.f &&
-		    fputs(is_target(&o, &p.dst) ? "toTarget\n" : "fromTarget\n", dir.f) < 0)
+		    fputs(is_expect_target(&o, &p.dst) ? "toTarget\n" : "fromTarget\n", dir.f) < 0)
 			dir.err = errno ? errno : EIO;
 	}
 	int bad = close_out(&in) | close_out(&ex) | close_out(&iri) | close_out(&dir);
 	if (bad)
 		return 2;
-	printf("packets=%ld matched=%ld non_ip=%ld cut=%ld padded=%ld\n", o.count, matched, non_ip,
-	       cut, padded);
+	printf("packets=%ld matched=%ld non_ip=%ld cut=%ld padded=%ld expected=%ld\n", o.count,
+	       matched, non_ip, cut, padded, expected);
 	return 0;
 }

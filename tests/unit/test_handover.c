@@ -1,4 +1,5 @@
-/* Unit tests for handover/queue.c and handover/keepalive.c (internals: handover/ho_int.h). */
+/* Unit tests for handover/keepalive.c (internals: handover/ho_int.h); the spool and the
+ * handover's use of it are in test_spool.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +11,11 @@
 #include <cmocka.h>
 
 #include "handover/ho_int.h"
+#include "handover/spool.h"
 #include "mediation/codec/pspdu.h"
+#include "mediation/med_int.h"
+
+#include <unistd.h>
 
 /* A keep-alive PS-PDU with sequence number seq: a real, framable record of a few dozen bytes. */
 static size_t make_record(uint32_t seq, int response, uint8_t *out, size_t cap)
@@ -31,126 +36,6 @@ static size_t make_record(uint32_t seq, int response, uint8_t *out, size_t cap)
 	return (size_t)n;
 }
 
-static void test_queue_confirm_rewind(void **state)
-{
-	(void)state;
-	struct ho_queue q;
-	memset(&q, 0, sizeof q);
-	uint8_t rec[256], batch[HO_BATCH_MAX];
-	size_t rl = 0;
-	for (uint32_t i = 0; i < 10; i++) {
-		rl = make_record(i, 0, rec, sizeof rec);
-		assert_int_equal(ho_queue_push(&q, rec, rl), 0);
-	}
-	assert_int_equal(q.rec_end, 10);
-	/* whole records only: a batch of 3.5 records takes 3 */
-	size_t n = ho_queue_take(&q, batch, rl * 3 + rl / 2);
-	assert_int_equal(n, rl * 3);
-	assert_int_equal(q.rec_sent, 3);
-	/* a keep-alive after 3 records confirms them */
-	uint64_t mark = ho_queue_sent_abs(&q), mark_rec = q.rec_sent;
-	n = ho_queue_take(&q, batch, sizeof batch);
-	assert_int_equal(n, rl * 7);
-	assert_int_equal(q.rec_sent_max, 10);
-	ho_queue_confirm(&q, mark, mark_rec);
-	assert_int_equal(q.rec_conf, 3);
-	assert_int_equal(ho_queue_unconfirmed(&q), rl * 7);
-	/* link lost: the 7 unconfirmed records go out again, from seq 3 */
-	ho_queue_rewind(&q);
-	assert_int_equal(q.rec_sent, 3);
-	n = ho_queue_take(&q, batch, sizeof batch);
-	assert_int_equal(n, rl * 7);
-	struct med_record r;
-	char err[128];
-	memset(&r, 0, sizeof r);
-	assert_int_equal(med_decode(batch, rl, &r, err, sizeof err), 0);
-	assert_int_equal(r.hdr.seq, 3);
-	med_record_clear(&r);
-	ho_queue_confirm(&q, ho_queue_sent_abs(&q), q.rec_sent);
-	assert_true(ho_queue_empty(&q));
-	assert_int_equal(q.rec_conf, 10);
-	ho_queue_free(&q);
-}
-
-static void test_queue_limit_and_big_record(void **state)
-{
-	(void)state;
-	struct ho_queue q;
-	memset(&q, 0, sizeof q);
-	q.max = 1000;
-	uint8_t rec[256];
-	size_t rl = make_record(0, 0, rec, sizeof rec);
-	size_t fit = 1000 / rl;
-	for (size_t i = 0; i < fit; i++)
-		assert_int_equal(ho_queue_push(&q, rec, rl), 0);
-	assert_int_equal(ho_queue_push(&q, rec, rl), HO_E_FULL);
-	ho_queue_free(&q);
-
-	/* the largest record always fits one batch */
-	memset(&q, 0, sizeof q);
-	uint8_t *big = malloc(MED_PSPDU_MAX), *batch = malloc(HO_BATCH_MAX);
-	uint8_t *pkt = calloc(1, 65535);
-	pkt[0] = 0x45;
-	pkt[2] = 0xff;
-	pkt[3] = 0xff;
-	struct med_header h;
-	memset(&h, 0, sizeof h);
-	memcpy(h.liid, "L1", 2);
-	h.liid_len = 2;
-	strcpy(h.operator_id, "op");
-	h.has_cin = 1;
-	h.cin = 1;
-	h.ts_form = MED_TS_BOTH;
-	h.ts_qual = MED_TSQ_INTERCEPTION;
-	long n = med_encode_cc(&h, MED_DIR_TO_TARGET, pkt, 65535, big, MED_PSPDU_MAX);
-	assert_true(n > 65535);
-	assert_int_equal(ho_queue_push(&q, big, (size_t)n), 0);
-	assert_int_equal(ho_queue_take(&q, batch, HO_BATCH_MAX), (size_t)n);
-	ho_queue_free(&q);
-	free(big);
-	free(batch);
-	free(pkt);
-}
-
-/* A backlog drained in small confirmed steps, with pushes in between: records come out whole,
- * in order, across compactions and buffer growth. */
-static void test_queue_backlog(void **state)
-{
-	(void)state;
-	struct ho_queue q;
-	memset(&q, 0, sizeof q);
-	uint8_t rec[256], batch[2048];
-	uint32_t pushed = 0, next = 0;
-	for (; pushed < 3000; pushed++) {
-		size_t rl = make_record(pushed, 0, rec, sizeof rec);
-		assert_int_equal(ho_queue_push(&q, rec, rl), 0);
-	}
-	while (!ho_queue_empty(&q)) {
-		size_t n = ho_queue_take(&q, batch, sizeof batch);
-		assert_true(n > 0);
-		for (size_t off = 0; off < n;) {
-			size_t rl = 0;
-			assert_int_equal(med_frame(batch + off, n - off, sizeof batch, &rl), 0);
-			struct med_record r;
-			char err[128];
-			memset(&r, 0, sizeof r);
-			assert_int_equal(med_decode(batch + off, rl, &r, err, sizeof err), 0);
-			assert_int_equal(r.hdr.seq, next);
-			med_record_clear(&r);
-			next++;
-			off += rl;
-		}
-		ho_queue_confirm(&q, ho_queue_sent_abs(&q), q.rec_sent);
-		if (pushed < 6000) {
-			size_t rl = make_record(pushed++, 0, rec, sizeof rec);
-			assert_int_equal(ho_queue_push(&q, rec, rl), 0);
-		}
-	}
-	assert_int_equal(next, pushed);
-	assert_int_equal(q.rec_conf, pushed);
-	ho_queue_free(&q);
-}
-
 static void test_ka_check(void **state)
 {
 	(void)state;
@@ -167,13 +52,121 @@ static void test_ka_check(void **state)
 	assert_non_null(strstr(why, "unexpected data"));
 }
 
+/* mediation/dedup.c: one high-water mark per (IAP id, run epoch, XID); saved and reloaded. */
+static void test_dedup(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/lawtap-test-dedup-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct med_dedup *d = med_dedup_new(dir);
+	assert_non_null(d);
+	struct ho_spool_key k;
+	memset(&k, 0, sizeof k);
+	k.has = 1;
+	snprintf(k.iap, sizeof k.iap, "iap1");
+	k.epoch = 42;
+	memset(k.xid, 1, 16);
+	k.seq = 10;
+	assert_int_equal(med_dedup_seen(d, &k), 0);
+	med_dedup_note(d, &k);
+	assert_int_equal(med_dedup_seen(d, &k), 1);
+	k.seq = 3;
+	assert_int_equal(med_dedup_seen(d, &k), 1); /* a resend of an older one */
+	k.seq = 11;
+	assert_int_equal(med_dedup_seen(d, &k), 0);
+	k.seq = 10;
+	k.epoch = 43; /* another run of the IAP numbers from 0 again */
+	assert_int_equal(med_dedup_seen(d, &k), 0);
+	k.epoch = 42;
+	snprintf(k.iap, sizeof k.iap, "iap2");
+	assert_int_equal(med_dedup_seen(d, &k), 0);
+	k.has = 0; /* records without a key are never duplicates */
+	assert_int_equal(med_dedup_seen(d, &k), 0);
+	/* saved before segment deletion, reloaded at start */
+	med_dedup_save(d);
+	med_dedup_free(d);
+	d = med_dedup_new(dir);
+	k.has = 1;
+	snprintf(k.iap, sizeof k.iap, "iap1");
+	k.seq = 10;
+	assert_int_equal(med_dedup_seen(d, &k), 1);
+	k.seq = 11;
+	assert_int_equal(med_dedup_seen(d, &k), 0);
+	/* the spool's key callback raises the marks */
+	med_dedup_key_fn(d, &k);
+	assert_int_equal(med_dedup_seen(d, &k), 1);
+	med_dedup_free(d);
+	/* a corrupt file is ignored */
+	char path[64];
+	snprintf(path, sizeof path, "%s/dedup", dir);
+	FILE *f = fopen(path, "r+");
+	assert_non_null(f);
+	fputc('X', f);
+	fclose(f);
+	d = med_dedup_new(dir);
+	assert_int_equal(med_dedup_seen(d, &k), 0);
+	med_dedup_free(d);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* mediation/config.c: the delivery keys (docs/delivery.md). */
+static void test_delivery_config(void **state)
+{
+	(void)state;
+	static const char head[] = "mediator:\n"
+	                           "  x2x3_listen: 127.0.0.1:9000\n"
+	                           "  tasking_listen: 127.0.0.1:9001\n"
+	                           "  operator_id: op\n"
+	                           "  state_dir: state\n"
+	                           "  tls: { ca: ca.pem, cert: m.pem, key: m.key }\n";
+	static const char lea[] = "leas:\n"
+	                          "  - id: lea1\n"
+	                          "    country: NL\n"
+	                          "    hi2: 127.0.0.1:9102\n"
+	                          "    hi3: 127.0.0.1:9103\n";
+	char buf[2048], err[512];
+	struct med_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	snprintf(buf, sizeof buf, "%s%s", head, lea);
+	if (med_config_load_mem("t.yaml", buf, strlen(buf), &cfg, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	assert_true(cfg.spool_max_bytes == (uint64_t)1 << 30);
+	assert_int_equal(cfg.fsync, HO_FSYNC_BATCH);
+	assert_int_equal(cfg.leas[0].ack_mode, HO_ACK_KEEPALIVE);
+	assert_int_equal(cfg.leas[0].resend_window, 1000);
+	med_config_clear(&cfg);
+	snprintf(buf, sizeof buf,
+	         "%s  spool_max_bytes: 8388608\n  fsync: always\n  cin_roll_at: 10\n%s"
+	         "    ack_mode: window\n    resend_window: 50\n",
+	         head, lea);
+	if (med_config_load_mem("t.yaml", buf, strlen(buf), &cfg, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	assert_true(cfg.spool_max_bytes == 8388608);
+	assert_int_equal(cfg.fsync, HO_FSYNC_ALWAYS);
+	assert_int_equal(cfg.cin_roll_at, 10);
+	assert_int_equal(cfg.leas[0].ack_mode, HO_ACK_WINDOW);
+	assert_int_equal(cfg.leas[0].resend_window, 50);
+	med_config_clear(&cfg);
+	snprintf(buf, sizeof buf, "%s%s    ack_mode: pdu-ack\n", head, lea);
+	assert_int_equal(med_config_load_mem("t.yaml", buf, strlen(buf), &cfg, err, sizeof err),
+	                 -1);
+	assert_non_null(strstr(err, "not supported yet"));
+	snprintf(buf, sizeof buf, "%s  fsync: sometimes\n%s", head, lea);
+	assert_int_equal(med_config_load_mem("t.yaml", buf, strlen(buf), &cfg, err, sizeof err),
+	                 -1);
+	assert_non_null(strstr(err, "fsync"));
+	snprintf(buf, sizeof buf, "%s  spool_max_bytes: 1000\n%s", head, lea);
+	assert_int_equal(med_config_load_mem("t.yaml", buf, strlen(buf), &cfg, err, sizeof err),
+	                 -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_queue_confirm_rewind),
-	    cmocka_unit_test(test_queue_limit_and_big_record),
-	    cmocka_unit_test(test_queue_backlog),
 	    cmocka_unit_test(test_ka_check),
+	    cmocka_unit_test(test_dedup),
+	    cmocka_unit_test(test_delivery_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

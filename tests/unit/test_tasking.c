@@ -209,6 +209,46 @@ static void test_task_errors(void **state)
 	free(l);
 }
 
+/* The optional 8th field: filter=<hex of a BPF expression> (lib/tasking.h). */
+static void test_task_filter(void **state)
+{
+	struct lt_task t;
+	char err[256];
+	const char *line = "TASK " XID " 7 full - - 10.0.0.1 filter=706f72742036363637";
+	assert_int_equal(lt_task_parse_line(line, &t, err, sizeof err), 0);
+	assert_non_null(t.filter);
+	assert_string_equal(t.filter, "port 6667");
+	char *out = lt_task_format_line(&t);
+	assert_non_null(out);
+	assert_int_equal(strncmp(out, line, strlen(line)), 0);
+	assert_string_equal(out + strlen(line), "\n");
+	free(out);
+	lt_task_clear(&t);
+	/* Without the field: no filter (a line of the first version parses as before). */
+	assert_int_equal(
+	    lt_task_parse_line("TASK " XID " 7 full - - 10.0.0.1", &t, err, sizeof err), 0);
+	assert_null(t.filter);
+	lt_task_clear(&t);
+	task_bad("TASK " XID " 1 full - - 10.0.0.1 filter=", "bad filter");
+	task_bad("TASK " XID " 1 full - - 10.0.0.1 filter=7", "bad filter");
+	task_bad("TASK " XID " 1 full - - 10.0.0.1 filter=zz", "bad filter");
+	task_bad("TASK " XID " 1 full - - 10.0.0.1 filter=0a", "bad filter"); /* a newline */
+	task_bad("TASK " XID " 1 full - - 10.0.0.1 filter=70 x", "extra fields");
+	task_bad("TASK " XID " 1 full - - 10.0.0.1 port=70", "extra fields");
+	/* A filter that is not printable ASCII is not formatted. */
+	char bad[] = "port\n1";
+	memset(&t, 0, sizeof t);
+	struct lt_target tg;
+	assert_int_equal(lt_target_parse("10.0.0.1", &tg, err, sizeof err), 0);
+	t.mode = LT_TASK_FULL;
+	t.start = INT64_MIN;
+	t.end = INT64_MAX;
+	t.ntargets = 1;
+	t.targets = &tg;
+	t.filter = bad;
+	assert_null(lt_task_format_line(&t));
+}
+
 static void test_task_max(void **state)
 {
 	/* The most targets a line can hold below LT_TASK_LINE_MAX parse and format back. */
@@ -304,11 +344,9 @@ static void test_task_format_invalid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_targets),
-	    cmocka_unit_test(test_task_roundtrip),
-	    cmocka_unit_test(test_task_errors),
-	    cmocka_unit_test(test_task_max),
-	    cmocka_unit_test(test_task_format_invalid),
+	    cmocka_unit_test(test_targets),     cmocka_unit_test(test_task_roundtrip),
+	    cmocka_unit_test(test_task_errors), cmocka_unit_test(test_task_filter),
+	    cmocka_unit_test(test_task_max),    cmocka_unit_test(test_task_format_invalid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,6 +72,8 @@ static void assert_same(const struct lt_x2x3_pdu *a, const struct lt_x2x3_pdu *b
 	assert_int_equal(a->dport, b->dport);
 	assert_int_equal(a->has_proto, b->has_proto);
 	assert_int_equal(a->proto, b->proto);
+	assert_int_equal(a->has_epoch, b->has_epoch);
+	assert_true(a->epoch == b->epoch);
 	assert_int_equal(a->payload_len, b->payload_len);
 	if (a->payload_len)
 		assert_memory_equal(a->payload, b->payload, a->payload_len);
@@ -350,6 +352,41 @@ static void test_parse_skips_unknown(void **state)
 	assert_int_equal(parse_attrs(b, sizeof b, &q, &why), 0);
 }
 
+/* Attribute 65280: lawtap run epoch (u64), round trip, wrong lengths, duplicate. */
+static void test_epoch_attr(void **state)
+{
+	struct lt_x2x3_pdu p = sample_x3(NULL, 0), q;
+	const char *why;
+	p.has_epoch = 1;
+	p.epoch = 0x8877665544332211ull;
+	long n = lt_x2x3_encode(&p, buf, sizeof buf);
+	assert_int_equal(n, 101 + 12);
+	assert_memory_equal(buf + 101, "\xff\x00\x00\x08\x88\x77\x66\x55\x44\x33\x22\x11", 12);
+	assert_int_equal(lt_x2x3_parse(buf, (size_t)n, &q, &why), 0);
+	assert_true(q.has_epoch);
+	assert_true(q.epoch == p.epoch);
+	assert_same(&p, &q);
+	p.has_epoch = 0;
+	n = lt_x2x3_encode(&p, buf, sizeof buf);
+	assert_int_equal(lt_x2x3_parse(buf, (size_t)n, &q, &why), 0);
+	assert_false(q.has_epoch);
+	uint8_t a[4 + 16] = {0xff, 0x00, 0, 0};
+	for (uint8_t len = 0; len <= 16; len++) {
+		a[3] = len;
+		int rc = parse_attrs(a, 4u + len, &q, &why);
+		if (len == 8) {
+			assert_int_equal(rc, 0);
+			assert_true(q.has_epoch);
+		} else {
+			assert_int_equal(rc, LT_X2X3_E_BADHDR);
+			assert_non_null(strstr(why, "attribute 65280 has length"));
+		}
+	}
+	uint8_t dup[24] = {0xff, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 8};
+	assert_int_equal(parse_attrs(dup, sizeof dup, &q, &why), LT_X2X3_E_BADHDR);
+	assert_string_equal(why, "attribute 65280 appears twice");
+}
+
 static void test_parse_lengths(void **state)
 {
 	struct lt_x2x3_pdu q;
@@ -504,6 +541,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_attr_lengths),
 	    cmocka_unit_test(test_parse_attr_errors),
 	    cmocka_unit_test(test_parse_skips_unknown),
+	    cmocka_unit_test(test_epoch_attr),
 	    cmocka_unit_test(test_parse_lengths),
 	    cmocka_unit_test(test_encode_errors),
 	    cmocka_unit_test(test_uuid),

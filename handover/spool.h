@@ -1,0 +1,100 @@
+/* handover/spool.h: the on-disk spool of one handover (LEA x HI2|HI3), docs/delivery.md.
+ *
+ * A directory of append-only segment files "<first record number, 20 digits>.seg" and a
+ * cursor file "cursor" (the confirmed position, replaced atomically: tmp + fsync + rename).
+ * Each record: a 64-byte header then the PS-PDU bytes.
+ *
+ *   off  0 u32 magic 0x4c545331 ("LTS1")      off 16 iap id[16] (NUL-padded)
+ *   off  4 u32 payload length (1..HO_SPOOL_REC_MAX)  off 32 u64 IAP run epoch
+ *   off  8 u32 CRC32C of bytes 12..end         off 40 XID[16]
+ *   off 12 u8 flags (bit 0: dedup key present) off 56 u32 IAP sequence number
+ *   off 13 u8 iap id length (0..16)            off 60 u32 reserved (0)
+ *   off 14 u16 reserved (0)
+ * All integers big-endian. Files are untrusted on reading: every header is checked (magic,
+ * length bounds, reserved zero, id length) and the CRC verified before a record is used; the
+ * first bad record ends the segment (a crash leaves at most a partial last record, which is cut
+ * off on open and logged).
+ *
+ * Not thread-safe: the handover serialises calls with its link mutex. */
+#ifndef LAWTAP_HO_SPOOL_H
+#define LAWTAP_HO_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HO_SPOOL_HDR 64
+#define HO_SPOOL_MAGIC 0x4c545331u
+#define HO_SPOOL_REC_MAX (80 * 1024) /* > MED_PSPDU_MAX: a PS-PDU always fits */
+#define HO_SPOOL_ID_MAX 16
+
+enum ho_fsync { HO_FSYNC_BATCH = 0, HO_FSYNC_ALWAYS = 1, HO_FSYNC_NONE = 2 };
+
+/* The de-duplication key kept with a record (has = 0 for records the mediator made itself). */
+struct ho_spool_key {
+	int has;
+	char iap[HO_SPOOL_ID_MAX + 1];
+	uint64_t epoch;
+	uint8_t xid[16];
+	uint32_t seq;
+};
+
+/* A position: segment (its first record number), byte offset in it, record number. */
+struct ho_spool_pos {
+	uint64_t seg, off, rec;
+};
+
+struct ho_spool_conf {
+	const char *dir;    /* created if missing (with parents up to state_dir) */
+	uint64_t seg_bytes; /* a segment is closed once it holds this much (0: 64 MiB) */
+	int fsync;          /* enum ho_fsync */
+	const char *name;   /* for logs ("lea lea1 hi3") */
+};
+
+typedef void (*ho_spool_key_fn)(void *arg, const struct ho_spool_key *k);
+
+struct ho_spool;
+
+/* Opens (or creates) a spool: scans every segment (CRC-checked), cuts a partial or corrupt tail
+ * off (logged, naming the file and offset), reads the cursor (a missing or invalid cursor means
+ * "from the oldest record": a resend, never a loss) and calls key_fn (may be NULL) for the key
+ * of every record found, so the caller can rebuild its de-duplication state. NULL + err. */
+struct ho_spool *ho_spool_open(const struct ho_spool_conf *c, ho_spool_key_fn key_fn, void *arg,
+                               char *err, size_t errlen);
+void ho_spool_close(struct ho_spool *sp);
+
+/* Appends one record (written at once; fdatasync'd when fsync is "always"). 0 or -1 (logged;
+ * nothing of the record stays in the file). */
+int ho_spool_append(struct ho_spool *sp, const struct ho_spool_key *k, const uint8_t *pdu,
+                    size_t len);
+/* Makes every appended record durable (fdatasync) unless fsync is "none". 0 or -1 (logged). */
+int ho_spool_sync(struct ho_spool *sp);
+
+/* Copies the PS-PDU bytes of whole records from *pos on into out (at most cap bytes, at most
+ * max_recs records) and advances *pos. Returns the byte count (0: nothing more, or a read
+ * error, logged), *nrec the record count. */
+size_t ho_spool_read(struct ho_spool *sp, struct ho_spool_pos *pos, uint8_t *out, size_t cap,
+                     uint64_t max_recs, uint64_t *nrec);
+/* Everything before pos is confirmed: persists the cursor and deletes the segments wholly
+ * before it. 0 or -1 (logged; the old cursor stays, so records are resent, not lost). */
+int ho_spool_confirm(struct ho_spool *sp, const struct ho_spool_pos *pos);
+
+/* How many segment files ho_spool_confirm(sp, pos) would delete. */
+size_t ho_spool_would_delete(struct ho_spool *sp, const struct ho_spool_pos *pos);
+struct ho_spool_pos ho_spool_cursor(const struct ho_spool *sp);
+struct ho_spool_pos ho_spool_end(const struct ho_spool *sp);
+uint64_t ho_spool_bytes(const struct ho_spool *sp); /* bytes of all segment files */
+uint64_t ho_spool_cut(const struct ho_spool *sp);   /* bytes cut off at open (crash tails) */
+
+/* CRC32C (Castagnoli), table-driven; crc = 0 to start. */
+uint32_t ho_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* Checks one record image at buf (avail bytes): 0 and *reclen (header + payload) when it is a
+ * whole valid record (key decoded into k, payload at buf + HO_SPOOL_HDR), 1 when more bytes
+ * are needed, -1 when it is invalid (*why says why). Bounded: reads only buf[0, avail). */
+int ho_spool_rec_check(const uint8_t *buf, size_t avail, size_t *reclen, struct ho_spool_key *k,
+                       const char **why);
+/* Encodes a record header for payload pdu/len into hdr. */
+void ho_spool_rec_header(uint8_t hdr[HO_SPOOL_HDR], const struct ho_spool_key *k,
+                         const uint8_t *pdu, size_t len);
+
+#endif

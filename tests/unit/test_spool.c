@@ -1,0 +1,393 @@
+/* Unit tests for handover/spool.c (segments, CRC, cursor, replay, torn tails, deletion, lock)
+ * and the spool side of handover.c (back-pressure alarm, replay after a restart). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "handover/ho_int.h"
+#include "handover/spool.h"
+
+static char dir[256];
+
+static void rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			char p[1024];
+			snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+			rm_rf(p);
+		}
+		closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/lawtap-test-spool-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	rm_rf(dir);
+	return 0;
+}
+
+/* Record i: a recognisable payload of 1..300 bytes. */
+static size_t rec(uint32_t i, uint8_t *out)
+{
+	size_t len = 1 + (i * 37u) % 300u;
+	for (size_t j = 0; j < len; j++)
+		out[j] = (uint8_t)(i + j);
+	if (len >= 4)
+		memcpy(out, &i, 4);
+	return len;
+}
+
+static struct ho_spool_key key(uint32_t i)
+{
+	struct ho_spool_key k;
+	memset(&k, 0, sizeof k);
+	k.has = (i % 5) != 0;
+	if (k.has) {
+		snprintf(k.iap, sizeof k.iap, "iap%u", i % 3);
+		k.epoch = 1000 + i % 2;
+		memset(k.xid, (int)(i % 7), 16);
+		k.seq = i;
+	}
+	return k;
+}
+
+static struct ho_spool *open_sp(uint64_t seg, void (*fn)(void *, const struct ho_spool_key *),
+                                void *arg)
+{
+	char err[512] = "";
+	char sdir[300];
+	snprintf(sdir, sizeof sdir, "%s/sp", dir);
+	struct ho_spool_conf c = {sdir, seg, HO_FSYNC_BATCH, "test"};
+	struct ho_spool *sp = ho_spool_open(&c, fn, arg, err, sizeof err);
+	if (!sp)
+		fprintf(stderr, "open: %s\n", err);
+	return sp;
+}
+
+struct keyseen {
+	uint64_t n, with_key;
+	uint32_t max_seq;
+};
+
+static void count_keys(void *arg, const struct ho_spool_key *k)
+{
+	struct keyseen *ks = arg;
+	ks->n++;
+	if (k->has) {
+		ks->with_key++;
+		if (k->seq > ks->max_seq)
+			ks->max_seq = k->seq;
+	}
+}
+
+/* Reads everything from pos and checks it is records first..first+n-1 in order. */
+static void read_all(struct ho_spool *sp, struct ho_spool_pos *pos, uint32_t first, uint32_t n)
+{
+	static uint8_t batch[64 * 1024];
+	uint8_t want[400];
+	uint32_t i = first;
+	for (;;) {
+		uint64_t nrec = 0;
+		size_t got = ho_spool_read(sp, pos, batch, sizeof batch, 100, &nrec);
+		if (got == 0)
+			break;
+		assert_true(nrec > 0 && nrec <= 100);
+		size_t off = 0;
+		for (uint64_t r = 0; r < nrec; r++, i++) {
+			size_t len = rec(i, want);
+			assert_true(off + len <= got);
+			assert_memory_equal(batch + off, want, len);
+			off += len;
+		}
+		assert_int_equal(off, got);
+	}
+	assert_int_equal(i, first + n);
+}
+
+static void test_crc32c(void **state)
+{
+	(void)state;
+	assert_int_equal(ho_crc32c(0, "123456789", 9), 0xe3069283u);
+	assert_int_equal(ho_crc32c(ho_crc32c(0, "1234", 4), "56789", 5), 0xe3069283u);
+	assert_int_equal(ho_crc32c(0, "", 0), 0);
+}
+
+static void test_roundtrip_replay_delete(void **state)
+{
+	(void)state;
+	uint8_t buf[400];
+	struct ho_spool *sp = open_sp(16 * 1024, NULL, NULL);
+	assert_non_null(sp);
+	for (uint32_t i = 0; i < 2000; i++) {
+		struct ho_spool_key k = key(i);
+		assert_int_equal(ho_spool_append(sp, &k, buf, rec(i, buf)), 0);
+	}
+	assert_int_equal(ho_spool_sync(sp), 0);
+	struct ho_spool_pos pos = ho_spool_cursor(sp);
+	assert_true(pos.rec == 0);
+	assert_true(ho_spool_end(sp).rec == 2000);
+	read_all(sp, &pos, 0, 2000);
+	/* confirm the first 1500 (read again up to there) */
+	struct ho_spool_pos c = ho_spool_cursor(sp);
+	uint64_t nrec = 0;
+	static uint8_t batch[1024 * 1024];
+	uint64_t before = ho_spool_bytes(sp);
+	(void)ho_spool_read(sp, &c, batch, sizeof batch, 1500, &nrec);
+	assert_true(nrec == 1500 && c.rec == 1500);
+	assert_true(ho_spool_would_delete(sp, &c) > 0);
+	assert_int_equal(ho_spool_confirm(sp, &c), 0);
+	assert_true(ho_spool_bytes(sp) < before); /* whole segments before the cursor deleted */
+	assert_true(ho_spool_cursor(sp).rec == 1500);
+	ho_spool_close(sp);
+
+	/* restart: the cursor holds, the rest is replayed in order, keys are reported */
+	struct keyseen ks = {0, 0, 0};
+	sp = open_sp(16 * 1024, count_keys, &ks);
+	assert_non_null(sp);
+	assert_true(ho_spool_cursor(sp).rec == 1500);
+	assert_true(ho_spool_end(sp).rec == 2000);
+	assert_true(ks.n >= 500 && ks.n < 2000); /* the current segments only */
+	assert_int_equal(ks.max_seq, 1999);
+	pos = ho_spool_cursor(sp);
+	read_all(sp, &pos, 1500, 500);
+	/* new records continue the numbering */
+	struct ho_spool_key k = key(2000);
+	assert_int_equal(ho_spool_append(sp, &k, buf, rec(2000, buf)), 0);
+	read_all(sp, &pos, 2000, 1);
+	assert_int_equal(ho_spool_confirm(sp, &pos), 0);
+	assert_true(ho_spool_cursor(sp).rec == 2001);
+	ho_spool_close(sp);
+	sp = open_sp(16 * 1024, NULL, NULL);
+	assert_true(ho_spool_cursor(sp).rec == 2001);
+	pos = ho_spool_cursor(sp);
+	read_all(sp, &pos, 2001, 0);
+	ho_spool_close(sp);
+}
+
+/* The newest segment file of the spool. */
+static void last_seg(char *out, size_t len)
+{
+	char sdir[300];
+	snprintf(sdir, sizeof sdir, "%s/sp", dir);
+	DIR *d = opendir(sdir);
+	assert_non_null(d);
+	char best[256] = "";
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (strstr(e->d_name, ".seg") && strcmp(e->d_name, best) > 0)
+			snprintf(best, sizeof best, "%s", e->d_name);
+	closedir(d);
+	snprintf(out, len, "%s/%s", sdir, best);
+}
+
+static void test_torn_tail_and_corruption(void **state)
+{
+	(void)state;
+	uint8_t buf[400];
+	struct ho_spool *sp = open_sp(0, NULL, NULL);
+	for (uint32_t i = 0; i < 100; i++) {
+		struct ho_spool_key k = key(i);
+		assert_int_equal(ho_spool_append(sp, &k, buf, rec(i, buf)), 0);
+	}
+	ho_spool_close(sp);
+	char seg[800];
+	last_seg(seg, sizeof seg);
+	struct stat st;
+	assert_int_equal(stat(seg, &st), 0);
+	/* a crash in the middle of the last record: cut it in half */
+	size_t last_len = HO_SPOOL_HDR + rec(99, buf);
+	assert_int_equal(truncate(seg, st.st_size - (off_t)last_len / 2), 0);
+	sp = open_sp(0, NULL, NULL);
+	assert_non_null(sp);
+	assert_true(ho_spool_end(sp).rec == 99);
+	assert_true(ho_spool_cut(sp) == last_len - last_len / 2);
+	struct ho_spool_pos pos = ho_spool_cursor(sp);
+	read_all(sp, &pos, 0, 99);
+	/* appending after the cut continues cleanly */
+	struct ho_spool_key k = key(99);
+	assert_int_equal(ho_spool_append(sp, &k, buf, rec(99, buf)), 0);
+	read_all(sp, &pos, 99, 1);
+	ho_spool_close(sp);
+
+	/* a flipped payload byte in record 50: the CRC stops the scan there */
+	sp = open_sp(0, NULL, NULL);
+	pos = ho_spool_cursor(sp);
+	uint64_t nrec;
+	static uint8_t batch[1024 * 1024];
+	(void)ho_spool_read(sp, &pos, batch, sizeof batch, 50, &nrec);
+	ho_spool_close(sp);
+	int fd = open(seg, O_RDWR);
+	assert_true(fd >= 0);
+	uint8_t b;
+	assert_int_equal(pread(fd, &b, 1, (off_t)pos.off + HO_SPOOL_HDR), 1);
+	b ^= 0x55;
+	assert_int_equal(pwrite(fd, &b, 1, (off_t)pos.off + HO_SPOOL_HDR), 1);
+	/* and garbage after the end */
+	close(fd);
+	sp = open_sp(0, NULL, NULL);
+	assert_true(ho_spool_end(sp).rec == 50);
+	pos = ho_spool_cursor(sp);
+	read_all(sp, &pos, 0, 50);
+	ho_spool_close(sp);
+
+	/* a corrupt cursor means replay from the oldest record */
+	char cur[700];
+	snprintf(cur, sizeof cur, "%s/sp/cursor", dir);
+	sp = open_sp(0, NULL, NULL);
+	pos = ho_spool_cursor(sp);
+	(void)ho_spool_read(sp, &pos, batch, sizeof batch, 10, &nrec);
+	assert_int_equal(ho_spool_confirm(sp, &pos), 0);
+	ho_spool_close(sp);
+	sp = open_sp(0, NULL, NULL);
+	assert_true(ho_spool_cursor(sp).rec == 10);
+	ho_spool_close(sp);
+	FILE *f = fopen(cur, "r+");
+	assert_non_null(f);
+	fputc('X', f);
+	fclose(f);
+	sp = open_sp(0, NULL, NULL);
+	assert_true(ho_spool_cursor(sp).rec == 0);
+	ho_spool_close(sp);
+}
+
+static void test_rec_check(void **state)
+{
+	(void)state;
+	uint8_t img[HO_SPOOL_HDR + 16], pl[16];
+	memset(pl, 7, sizeof pl);
+	struct ho_spool_key k = key(3);
+	ho_spool_rec_header(img, &k, pl, sizeof pl);
+	memcpy(img + HO_SPOOL_HDR, pl, sizeof pl);
+	size_t rl = 0;
+	const char *why;
+	struct ho_spool_key out;
+	assert_int_equal(ho_spool_rec_check(img, sizeof img, &rl, &out, &why), 0);
+	assert_int_equal(rl, sizeof img);
+	assert_int_equal(out.seq, 3);
+	assert_string_equal(out.iap, "iap0");
+	for (size_t n = 0; n < sizeof img; n++)
+		assert_int_equal(ho_spool_rec_check(img, n, &rl, &out, &why), 1);
+	img[0] ^= 1;
+	assert_int_equal(ho_spool_rec_check(img, sizeof img, &rl, &out, &why), -1);
+	assert_string_equal(why, "bad record magic");
+	img[0] ^= 1;
+	img[4] = 0xff; /* length 0xff000010 */
+	assert_int_equal(ho_spool_rec_check(img, sizeof img, &rl, &out, &why), -1);
+	assert_string_equal(why, "record length out of bounds");
+	img[4] = 0;
+	img[13] = 17; /* id length */
+	assert_int_equal(ho_spool_rec_check(img, sizeof img, &rl, &out, &why), -1);
+	img[13] = 4;
+	img[HO_SPOOL_HDR] ^= 1;
+	assert_int_equal(ho_spool_rec_check(img, sizeof img, &rl, &out, &why), -1);
+	assert_string_equal(why, "record CRC mismatch");
+}
+
+static void test_lock(void **state)
+{
+	(void)state;
+	struct ho_spool *a = open_sp(0, NULL, NULL);
+	assert_non_null(a);
+	struct ho_spool *b = open_sp(0, NULL, NULL);
+	assert_null(b); /* one owner per spool directory */
+	ho_spool_close(a);
+	b = open_sp(0, NULL, NULL);
+	assert_non_null(b);
+	ho_spool_close(b);
+}
+
+/* handover.c: records go to the spool; at spool_max_bytes ho_room_wait refuses and the alarm
+ * shows in the statistics; a new ho_ctx on the same directory replays them. */
+static void test_handover_spool_full(void **state)
+{
+	(void)state;
+	struct ho_site site;
+	memset(&site, 0, sizeof site);
+	snprintf(site.operator_id, sizeof site.operator_id, "op");
+	snprintf(site.spool_dir, sizeof site.spool_dir, "%s/ho", dir);
+	site.spool_max_bytes = 64 * 1024;
+	site.spool_segment_bytes = 16 * 1024;
+	site.fsync = HO_FSYNC_NONE;
+	struct ho_lea_conf lea;
+	memset(&lea, 0, sizeof lea);
+	snprintf(lea.id, sizeof lea.id, "lea1");
+	memcpy(lea.country, "NL", 3);
+	snprintf(lea.addr[0], sizeof lea.addr[0], "127.0.0.1:1");
+	snprintf(lea.addr[1], sizeof lea.addr[1], "127.0.0.1:1");
+	lea.keepalive_timeout = 5;
+	lea.reconnect_max = 1;
+	char err[512];
+	struct ho_ctx *ho = ho_new(NULL, &site, &lea, 1, err, sizeof err);
+	assert_non_null(ho);
+	struct ho_link *l = ho_link_get(ho, 0, HO_HI3);
+	uint8_t buf[1000];
+	memset(buf, 0x30, sizeof buf);
+	int n = 0;
+	while (ho_room_wait(l, 0) == 0) {
+		assert_int_equal(ho_enqueue(l, buf, sizeof buf, NULL), 0);
+		n++;
+		assert_true(n < 1000);
+	}
+	assert_true(n >= 60 && n <= 70);
+	struct ho_stats st;
+	assert_int_equal(ho_get_stats(ho, 1, &st), 0);
+	assert_int_equal(st.spool_full, 1);
+	assert_true(st.spool_full_events == 1);
+	assert_true(st.queued == (uint64_t)n && st.unconfirmed == (uint64_t)n);
+	/* still refused, same episode */
+	assert_int_equal(ho_room_wait(l, 10), HO_E_FULL);
+	assert_int_equal(ho_get_stats(ho, 1, &st), 0);
+	assert_true(st.spool_full_events == 1);
+	/* a record is never refused for space by ho_enqueue itself */
+	assert_int_equal(ho_enqueue(l, buf, sizeof buf, NULL), 0);
+	ho_free(ho);
+	ho = ho_new(NULL, &site, &lea, 1, err, sizeof err);
+	assert_non_null(ho);
+	assert_int_equal(ho_get_stats(ho, 1, &st), 0);
+	assert_true(st.unconfirmed == (uint64_t)n + 1 && st.queued == 0);
+	/* two ho_ctx on one directory: refused */
+	struct ho_ctx *ho2 = ho_new(NULL, &site, &lea, 1, err, sizeof err);
+	assert_null(ho2);
+	assert_non_null(strstr(err, "in use"));
+	ho_free(ho);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_crc32c),
+	    cmocka_unit_test_setup_teardown(test_roundtrip_replay_delete, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_torn_tail_and_corruption, setup, teardown),
+	    cmocka_unit_test(test_rec_check),
+	    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_handover_spool_full, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
