@@ -32,11 +32,13 @@ struct med_ctx *med_new(const struct med_config *cfg, int *bad_config, char *err
 	pthread_cond_init(&m->conn_cv, NULL);
 	for (int i = 0; i < MED_DROP_N; i++)
 		pthread_mutex_init(&m->rl[i].mu, NULL);
-	/* Versions grow across restarts too: start from the wall clock. */
+	/* Versions grow across restarts too: start from the wall clock in milliseconds, so a
+	 * restart lands above the last version unless more than 1000 changes a second were
+	 * made (seconds were not enough: prov_restart saw a version go down). */
 	int64_t now;
 	uint32_t ns;
 	lt_wallclock(&now, &ns);
-	m->task_version = now > 0 ? (uint64_t)now : 1;
+	m->task_version = now > 0 ? (uint64_t)now * 1000 + ns / 1000000 : 1;
 
 	struct lt_tls_conf tc = {cfg->tls_ca, cfg->tls_cert, cfg->tls_key, NULL};
 	char why[256];

@@ -14,6 +14,12 @@
 #include <unistd.h>
 
 #include "handover/spool.h"
+#include "mediation/codec/pspdu_fast.h"
+
+/* CC template per thread (docs/performance.md): the header bytes are built once and patched
+ * per record; rebuilt in place when a header's fixed fields change (another warrant or LEA).
+ * Byte-identical to med_encode_cc (tests/unit/test_codec_fast.c). */
+static _Thread_local struct med_cc_template cc_tpl;
 
 #define DROP_LOG_EVERY_MS 10000
 
@@ -219,7 +225,8 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 		h.ts_usec = ts_usec;
 		h.ts_qual = qual;
 		snprintf(h.ipid, sizeof h.ipid, "%s", iap_id);
-		long n = x3 ? med_encode_cc(&h, dir, p->payload, p->payload_len, scratch, cap)
+		long n = x3 ? med_encode_cc_fast(&cc_tpl, &h, dir, p->payload, p->payload_len,
+		                                 scratch, cap)
 		            : med_encode_iri_report(&h, dir, &facts, scratch, cap);
 		if (n < 0) {
 			med_drop(m, MED_DROP_ENCODE,

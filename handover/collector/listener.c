@@ -148,8 +148,14 @@ static void *conn_main(void *arg)
 	else
 		receive(srv, &cs, ssl);
 	col_stream_free(cs.stream);
+	/* Free the TLS session before release(): col_server_stop returns once no connection is
+	 * active, and the process may exit right after (LeakSanitizer saw half-freed SSL objects
+	 * when this came after). The socket stays open until its slot is released, so the stop
+	 * path never shuts down a descriptor number already reused. */
+	SSL_shutdown(ssl);
+	SSL_free(ssl);
 	release(c);
-	lt_tls_close(ssl);
+	close(c->fd);
 	free(c);
 	return NULL;
 }

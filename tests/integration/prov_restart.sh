@@ -74,6 +74,7 @@ grep -q 'audit trail ok' "$WORK/ctl.out" || it_fail "audit verify after restart:
 it_wait_for "iap1 to reconnect" 30 prov_acked_above iap1 0
 v2=$(prov_iap_field iap1 acked_version)
 it_log "iap1 acked version $v1 before the restart, $v2 after"
+((v2 > v1)) || it_fail "task version went down across the restart: $v1 -> $v2"
 it_expect_running iap-long
 it_stop iap-long 30
 
