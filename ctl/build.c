@@ -42,6 +42,8 @@ static const struct ospec lea_opts[] = {
     {"no-operator-id", O_NULL, "operator_id", NULL},
     {"tls-ca", O_STR, "tls.ca", NULL},
     {"tls-pin", O_STR, "tls.pin_sha256", NULL},
+    {"ack-mode", O_STR, "ack_mode", NULL},
+    {"resend-window", O_INT, "resend_window", NULL},
     {NULL, O_STR, NULL, NULL},
 };
 

@@ -15,6 +15,7 @@ static const char usage_text[] =
     "  lea add --id ID --country CC --hi2 HOST:PORT --hi3 HOST:PORT [--timestamp T]\n"
     "          [--keepalive-idle N] [--keepalive-timeout N] [--keepalive-liid S]\n"
     "          [--operator-id S] [--tls-ca FILE | --tls-pin SHA256HEX]\n"
+    "          [--ack-mode keepalive|window] [--resend-window N]\n"
     "  lea list | lea show ID | lea remove ID\n"
     "  lea modify ID [the options of add, except --id] [--no-operator-id]\n"
     "  warrant add --liid LIID --country CC --lea ID [--lea ID]... --target A [--target A]...\n"

@@ -226,6 +226,18 @@ static void lea_tls(const json_t *row, char *buf, size_t len)
 		snprintf(buf, len, "role");
 }
 
+/* "keepalive", or "window/N" (N = resend_window) */
+static void lea_ack(const json_t *row, char *buf, size_t len)
+{
+	char m[32], n[32];
+	ctl_cell(json_object_get(row, "ack_mode"), m, sizeof m);
+	ctl_cell(json_object_get(row, "resend_window"), n, sizeof n);
+	if (!strcmp(m, "window"))
+		snprintf(buf, len, "%s/%s", m, n);
+	else
+		snprintf(buf, len, "%s", m);
+}
+
 void ctl_print_leas(FILE *f, const json_t *answer)
 {
 	static const struct col cols[] = {
@@ -235,6 +247,7 @@ void ctl_print_leas(FILE *f, const json_t *answer)
 	    {"HI3", "hi3", NULL},
 	    {"TIMESTAMP", "timestamp", NULL},
 	    {"KEEPALIVE", NULL, lea_keepalive},
+	    {"ACK", NULL, lea_ack},
 	    {"TLS", NULL, lea_tls},
 	};
 	print_rows(f, json_object_get(answer, "leas"), cols, sizeof cols / sizeof *cols);

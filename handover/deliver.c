@@ -1,5 +1,6 @@
 /* handover/deliver.c: the delivery thread of one handover (LEA x HI2|HI3).
- * States: down -> connecting (TCP + TLS, peer must hold the LEA role) -> up -> (failure)
+ * States: down -> connecting (TCP + TLS, peer must hold the LEA role, or for a collector that
+ * is not lawtap chain to the LEA's CA or match its pin) -> up -> (failure)
  * backoff (capped full jitter) -> connecting ... In "up" the thread writes batches of whole
  * records read from the spool, sends keep-alives (idle, confirming, draining) and reads only
  * keep-alive responses; a response advances the spool's cursor (ack modes: handover.h). */
@@ -71,10 +72,31 @@ static SSL *link_connect(struct ho_link *l, char *why, size_t whylen)
 		tv.tv_sec = l->lea->keepalive_timeout;
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	SSL *ssl =
-	    lt_tls_connect(l->ho->ssl_ctx, fd, LT_ROLE_LEA, HANDSHAKE_TIMEOUT_MS, why, whylen);
-	if (!ssl)
+	/* A collector that is not lawtap has no role URI: its trust is the LEA's own CA (chain and
+	 * serverAuth EKU verified by the context) or the pinned certificate. */
+	enum lt_role want = l->lea->peer_no_role ? LT_ROLE_NONE : LT_ROLE_LEA;
+	SSL *ssl = lt_tls_connect(l->ho->ssl_ctx, fd, want, HANDSHAKE_TIMEOUT_MS, why, whylen);
+	if (!ssl) {
 		close(fd);
+		return NULL;
+	}
+	/* A pinned context verifies nothing itself: the pin is the trust, so a context without one
+	 * is refused too (fail closed). */
+	if (l->lea->has_pin || lt_tls_ctx_pinned(l->ho->ssl_ctx)) {
+		char pw[256];
+		if (!l->lea->has_pin) {
+			snprintf(why, whylen,
+			         "refused: TLS context is pinned but the LEA has no pin");
+			lt_tls_close(ssl);
+			return NULL;
+		}
+		if (lt_tls_check_pin(ssl, l->lea->pin, pw, sizeof pw) != 0) {
+			/* the caller logs it with the handover's name ("lea <id> hi2") */
+			snprintf(why, whylen, "refused: %.240s", pw);
+			lt_tls_close(ssl);
+			return NULL;
+		}
+	}
 	return ssl;
 }
 

@@ -63,6 +63,8 @@ struct ho_ctx *ho_new(SSL_CTX *ssl_ctx, const struct ho_site *site, const struct
 		return NULL;
 	}
 	ho->ssl_ctx = ssl_ctx;
+	if (ssl_ctx)
+		SSL_CTX_up_ref(ssl_ctx); /* released by ho_free */
 	ho->site = *site;
 	ho->nleas = nleas;
 	if (nleas)
@@ -376,5 +378,6 @@ void ho_free(struct ho_ctx *ho)
 	pthread_cond_destroy(&ho->done_cv);
 	free(ho->links);
 	free(ho->leas);
+	SSL_CTX_free(ho->ssl_ctx);
 	free(ho);
 }

@@ -47,6 +47,12 @@ struct ho_lea_conf {
 	size_t ka_liid_len;
 	int ack_mode;      /* enum ho_ack_mode (HO_ACK_PDU is refused by the config) */
 	int resend_window; /* window mode: records resent after a reconnect */
+	/* A collector that is not lawtap (the LEA has its own CA or a pinned certificate): the
+	 * handover's SSL_CTX carries that trust (lt_tls_ctx_new_client_ca) and no lawtap role is
+	 * required of the peer. */
+	int peer_no_role;
+	int has_pin;     /* the peer's leaf certificate must have SHA-256 pin (DER) */
+	uint8_t pin[32]; /* checked after every handshake (lt_tls_check_pin) */
 };
 
 /* The de-duplication key stored with each spooled record (spool.h has the full type). */
@@ -71,7 +77,8 @@ struct ho_link;
 
 /* Builds the handovers (no threads yet) and opens their spools under site->spool_dir, replaying
  * what an earlier run left (site->key_fn sees the key of every spooled record). ssl_ctx is a TLS
- * client context (lt_tls_ctx_new with server == 0), borrowed: it must outlive the ho_ctx. leas is
+ * client context (lt_tls_ctx_new with server == 0, or lt_tls_ctx_new_client_ca for an LEA whose
+collector is not lawtap); ho_new takes a reference of its own (released by ho_free). leas is
  * copied. NULL with reason in err. */
 struct ho_ctx *ho_new(SSL_CTX *ssl_ctx, const struct ho_site *site, const struct ho_lea_conf *leas,
                       size_t nleas, char *err, size_t errlen);

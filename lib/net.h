@@ -15,6 +15,8 @@ int lt_tcp_listen(const char *hostport, char *err, size_t errlen);
 int lt_tcp_local_port(int fd);
 /* Blocking connect with timeout. Returns a connected blocking fd (TCP_NODELAY) or -1. */
 int lt_tcp_connect(const char *hostport, int timeout_ms, char *err, size_t errlen);
+/* The peer of a connected socket as "1.2.3.4:5" or "[::1]:5" ("?:0" when unknown). */
+void lt_peer_addr(int fd, char *buf, size_t len);
 /* accept() that returns -1 with errno EAGAIN after timeout_ms without a client. */
 int lt_tcp_accept(int lfd, int timeout_ms);
 

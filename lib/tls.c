@@ -7,7 +7,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
@@ -73,12 +75,29 @@ static void free_keylog_path(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int id
 	OPENSSL_free(ptr);
 }
 
-SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *conf, int server, char *err, size_t errlen)
+/* Pinned contexts: chain verification is replaced by lt_tls_check_pin after the handshake. */
+static int pinned_ex_index = -1;
+static pthread_once_t pinned_once = PTHREAD_ONCE_INIT;
+
+static void pinned_init(void)
+{
+	pinned_ex_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static int accept_any_cb(int ok, X509_STORE_CTX *store)
+{
+	(void)ok;
+	X509_STORE_CTX_set_error(store, X509_V_OK);
+	return 1;
+}
+
+static SSL_CTX *ctx_build(const struct lt_tls_conf *conf, const char *ca, int server, char *err,
+                          size_t errlen)
 {
 	char why[256];
 	/* A peer closing mid-write must give EPIPE, not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
-	if (!conf->ca || !conf->cert || !conf->key) {
+	if (!ca || !conf->cert || !conf->key) {
 		snprintf(err, errlen, "TLS needs a CA, a certificate and a key");
 		return NULL;
 	}
@@ -95,9 +114,9 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *conf, int server, char *err, s
 	if (server)
 		SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
-	if (SSL_CTX_load_verify_locations(ctx, conf->ca, NULL) != 1) {
+	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
 		ssl_err_string(why, sizeof why);
-		snprintf(err, errlen, "CA file %s: %s", conf->ca, why);
+		snprintf(err, errlen, "CA file %s: %s", ca, why);
 		goto fail;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, conf->cert) != 1) {
@@ -132,6 +151,96 @@ SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *conf, int server, char *err, s
 fail:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *conf, int server, char *err, size_t errlen)
+{
+	return ctx_build(conf, conf->ca, server, err, errlen);
+}
+
+SSL_CTX *lt_tls_ctx_new_client_ca(const struct lt_tls_conf *conf, const char *peer_ca, int pinned,
+                                  char *err, size_t errlen)
+{
+	SSL_CTX *ctx = ctx_build(conf, peer_ca ? peer_ca : conf->ca, 0, err, errlen);
+	if (!ctx || !pinned)
+		return ctx;
+	pthread_once(&pinned_once, pinned_init);
+	/* Any non-NULL marker (lt_tls_ctx_pinned). */
+	SSL_CTX_set_ex_data(ctx, pinned_ex_index, (void *)&pinned_ex_index);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any_cb);
+	return ctx;
+}
+
+int lt_tls_ctx_pinned(SSL_CTX *ctx)
+{
+	return ctx && pinned_ex_index >= 0 && SSL_CTX_get_ex_data(ctx, pinned_ex_index) != NULL;
+}
+
+int lt_tls_cert_sha256(SSL *ssl, uint8_t out[32])
+{
+	X509 *peer = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+	if (!peer)
+		return -1;
+	unsigned int n = 0;
+	int rc = X509_digest(peer, EVP_sha256(), out, &n) == 1 && n == 32 ? 0 : -1;
+	X509_free(peer);
+	return rc;
+}
+
+static void hex32(const uint8_t b[32], char out[65])
+{
+	static const char hx[] = "0123456789abcdef";
+	for (int i = 0; i < 32; i++) {
+		out[2 * i] = hx[b[i] >> 4];
+		out[2 * i + 1] = hx[b[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+int lt_tls_parse_pin(const char *hex, uint8_t out[32])
+{
+	size_t j = 0;
+	int half = -1;
+	for (const char *c = hex; c && *c; c++) {
+		int v;
+		if (*c >= '0' && *c <= '9')
+			v = *c - '0';
+		else if (*c >= 'a' && *c <= 'f')
+			v = *c - 'a' + 10;
+		else if (*c >= 'A' && *c <= 'F')
+			v = *c - 'A' + 10;
+		else if (*c == ':' && half < 0)
+			continue;
+		else
+			return -1;
+		if (half < 0) {
+			half = v;
+		} else {
+			if (j == 32)
+				return -1;
+			out[j++] = (uint8_t)(half << 4 | v);
+			half = -1;
+		}
+	}
+	return j == 32 && half < 0 ? 0 : -1;
+}
+
+int lt_tls_check_pin(SSL *ssl, const uint8_t pin[32], char *why, size_t whylen)
+{
+	uint8_t got[32];
+	char want_hex[65], got_hex[65];
+	if (lt_tls_cert_sha256(ssl, got) != 0) {
+		snprintf(why, whylen, "peer presented no certificate");
+		return -1;
+	}
+	if (CRYPTO_memcmp(got, pin, 32) == 0)
+		return 0;
+	hex32(pin, want_hex);
+	hex32(got, got_hex);
+	snprintf(why, whylen,
+	         "peer certificate does not match the pin: expected sha256 %s, presented %s",
+	         want_hex, got_hex);
+	return -1;
 }
 
 void lt_tls_ctx_free(SSL_CTX *ctx)

@@ -10,6 +10,7 @@
 
 #include <openssl/ssl.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum lt_role { LT_ROLE_NONE = 0, LT_ROLE_MEDIATOR, LT_ROLE_IAP, LT_ROLE_LEA, LT_ROLE_ADMIN };
 
@@ -31,6 +32,25 @@ enum lt_role lt_role_parse(const char *s);
  * logged once. */
 SSL_CTX *lt_tls_ctx_new(const struct lt_tls_conf *conf, int server, char *err, size_t errlen);
 void lt_tls_ctx_free(SSL_CTX *ctx);
+
+/* A client context towards a peer that is not lawtap (e.g. an LEA's own collector): like
+ * lt_tls_ctx_new(conf, 0, ...) (own certificate and key from conf, serverAuth EKU required), but
+ * the peer's chain is verified against peer_ca (NULL: conf->ca). The caller connects with
+ * want = LT_ROLE_NONE, as such a peer carries no lawtap role. pinned != 0: no chain or EKU
+ * verification at all, the caller MUST call lt_tls_check_pin after every handshake (the pin is
+ * the trust). NULL with the reason in err. */
+SSL_CTX *lt_tls_ctx_new_client_ca(const struct lt_tls_conf *conf, const char *peer_ca, int pinned,
+                                  char *err, size_t errlen);
+/* 1 when ctx was made with pinned != 0. */
+int lt_tls_ctx_pinned(SSL_CTX *ctx);
+/* Parses 64 hex digits (colons between octets allowed, as openssl -fingerprint prints them)
+ * into out. 0 or -1. */
+int lt_tls_parse_pin(const char *hex, uint8_t out[32]);
+/* SHA-256 of the peer's leaf certificate (DER). 0 or -1 (no certificate). */
+int lt_tls_cert_sha256(SSL *ssl, uint8_t out[32]);
+/* After a handshake: 0 when the peer's leaf certificate's SHA-256 equals pin, -1 otherwise with
+ * the expected and the presented fingerprint (hex) in why. */
+int lt_tls_check_pin(SSL *ssl, const uint8_t pin[32], char *why, size_t whylen);
 
 /* Wraps a connected socket and runs the handshake (blocking, with timeout_ms), then checks the
  * peer's role: want is the role the peer must hold. Returns a ready SSL* or NULL with the

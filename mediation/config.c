@@ -32,6 +32,8 @@ static const char *const lea_keys[] = {"id",
                                        "reconnect_max",
                                        "ack_mode",
                                        "resend_window",
+                                       "tls_ca",
+                                       "tls_pin_sha256",
                                        NULL};
 static const char *const warrant_keys[] = {"liid", "country", "lea", "target_name", "targets",
                                            "mode", "start",   "end", NULL};
@@ -239,6 +241,32 @@ static int load_mediator(const struct lt_conf_node *root, const char *base, stru
 	return 0;
 }
 
+/* An LEA whose collector is not lawtap: tls_ca (its own CA file) and/or tls_pin_sha256 (hex
+ * SHA-256 of its certificate, DER). */
+static int load_lea_tls(const struct lt_conf_node *n, const char *base, struct med_lea_tls *t,
+                        char *err, size_t errlen)
+{
+	const char *s;
+	int rc = lt_conf_opt_str(n, "tls_ca", &s, err, errlen);
+	if (rc < 0 ||
+	    (rc == 0 && get_path(n, "tls_ca", base, t->ca, sizeof t->ca, err, errlen) != 0))
+		return -1;
+	rc = lt_conf_opt_str(n, "tls_pin_sha256", &s, err, errlen);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		int ok = strlen(s) == sizeof t->pin - 1;
+		for (const char *c = s; ok && *c; c++)
+			ok = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') ||
+			     (*c >= 'A' && *c <= 'F');
+		if (!ok)
+			return kerr(n, "tls_pin_sha256", err, errlen,
+			            "expected 64 hex digits (SHA-256 of the certificate)");
+		memcpy(t->pin, s, sizeof t->pin);
+	}
+	return 0;
+}
+
 static int load_lea(const struct lt_conf_node *n, struct ho_lea_conf *lea, char *err, size_t errlen)
 {
 	if (lt_conf_kind(n) != LT_CONF_MAP)
@@ -396,8 +424,8 @@ static int load_warrant(const struct lt_conf_node *n, const struct med_config *c
 	return load_targets(n, w, err, errlen);
 }
 
-static int load_leas(const struct lt_conf_node *root, struct med_config *cfg, char *err,
-                     size_t errlen)
+static int load_leas(const struct lt_conf_node *root, const char *base, struct med_config *cfg,
+                     char *err, size_t errlen)
 {
 	const struct lt_conf_node *seq = NULL;
 	int rc = get_node(root, "leas", LT_CONF_SEQ, 0, &seq, err, errlen);
@@ -407,11 +435,13 @@ static int load_leas(const struct lt_conf_node *root, struct med_config *cfg, ch
 	if (cnt == 0)
 		return 0;
 	cfg->leas = calloc(cnt, sizeof *cfg->leas);
-	if (!cfg->leas)
+	cfg->lea_tls = calloc(cnt, sizeof *cfg->lea_tls);
+	if (!cfg->leas || !cfg->lea_tls)
 		return kerr(seq, NULL, err, errlen, "out of memory");
 	for (size_t i = 0; i < cnt; i++) {
 		const struct lt_conf_node *n = lt_conf_at(seq, i);
-		if (load_lea(n, &cfg->leas[i], err, errlen) != 0)
+		if (load_lea(n, &cfg->leas[i], err, errlen) != 0 ||
+		    load_lea_tls(n, base, &cfg->lea_tls[i], err, errlen) != 0)
 			return -1;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(cfg->leas[j].id, cfg->leas[i].id) == 0)
@@ -472,7 +502,8 @@ static int load_tree(const struct lt_conf_node *root, const char *name, struct m
 		return kerr(root, NULL, err, errlen, "expected a mapping at the top");
 	if (lt_conf_check_keys(root, top_keys, err, errlen) != 0 ||
 	    load_mediator(root, strcmp(base, "/") == 0 ? "" : base, cfg, err, errlen) != 0 ||
-	    load_leas(root, cfg, err, errlen) != 0 || load_warrants(root, cfg, err, errlen) != 0)
+	    load_leas(root, strcmp(base, "/") == 0 ? "" : base, cfg, err, errlen) != 0 ||
+	    load_warrants(root, cfg, err, errlen) != 0)
 		return -1;
 	return 0;
 }
@@ -509,5 +540,6 @@ void med_config_clear(struct med_config *cfg)
 		free(cfg->warrants[i].targets);
 	free(cfg->warrants);
 	free(cfg->leas);
+	free(cfg->lea_tls);
 	memset(cfg, 0, sizeof *cfg);
 }

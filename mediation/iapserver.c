@@ -24,26 +24,6 @@
 /* Connection threads (X2/X3 and tasking together); more clients are refused. */
 #define MED_MAX_CONNS 512
 
-void med_peer_addr(int fd, char *buf, size_t len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-			port = ntohs(a->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-			port = ntohs(a->sin6_port);
-		}
-	}
-	snprintf(buf, len, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
-}
-
 /* PrintableString (X.680): A-Z a-z 0-9 space ' ( ) + , - . / : = ? */
 static int printable_string(const char *s, size_t min, size_t max)
 {
@@ -70,7 +50,7 @@ static void sanitize(const char *in, char *out, size_t len)
 SSL *med_accept_iap(struct med_ctx *m, int fd, const char *what, char *iap_id, size_t idlen)
 {
 	char addr[80], why[256] = "";
-	med_peer_addr(fd, addr, sizeof addr);
+	lt_peer_addr(fd, addr, sizeof addr);
 	struct timeval tv = {SOCK_IO_TIMEOUT_S, 0};
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	SSL *ssl =
@@ -263,7 +243,7 @@ static void listen_loop(struct med_ctx *m, int lfd, const char *what, void *(*fn
 			int64_t now = lt_now_ms();
 			if (now - last_busy_log >= 10000) {
 				char addr[80];
-				med_peer_addr(fd, addr, sizeof addr);
+				lt_peer_addr(fd, addr, sizeof addr);
 				lt_warn(
 				    "%s: refused connection from %s: %d connections open already",
 				    what, addr, MED_MAX_CONNS);

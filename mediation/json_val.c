@@ -207,6 +207,8 @@ static const char *const lea_keys[] = {"id",
                                        "reconnect_max",
                                        "operator_id",
                                        "tls",
+                                       "ack_mode",
+                                       "resend_window",
                                        NULL};
 static const char *const tls_keys[] = {"ca", "pin_sha256", NULL};
 
@@ -224,6 +226,8 @@ int med_json_lea(const json_t *j, int patch, struct med_lea *out, struct med_jer
 		out->ho.reconnect_max = 30;
 		out->ho.ka_liid[0] = '-';
 		out->ho.ka_liid_len = 1;
+		out->ho.ack_mode = HO_ACK_KEEPALIVE;
+		out->ho.resend_window = MED_RESEND_WINDOW_DEFAULT;
 	}
 	rc = get_str(j, "id", 0, &s, e);
 	if (rc < 0)
@@ -268,8 +272,27 @@ int med_json_lea(const json_t *j, int patch, struct med_lea *out, struct med_jer
 	}
 	if (get_int(j, "keepalive_idle", 0, 86400, &out->ho.keepalive_idle, e) < 0 ||
 	    get_int(j, "keepalive_timeout", 1, 3600, &out->ho.keepalive_timeout, e) < 0 ||
-	    get_int(j, "reconnect_max", 1, 3600, &out->ho.reconnect_max, e) < 0)
+	    get_int(j, "reconnect_max", 1, 3600, &out->ho.reconnect_max, e) < 0 ||
+	    get_int(j, "resend_window", 1, MED_RESEND_WINDOW_MAX, &out->ho.resend_window, e) < 0)
 		return -1;
+	rc = get_str(j, "ack_mode", 0, &s, e);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		if (strcmp(s, "keepalive") == 0)
+			out->ho.ack_mode = HO_ACK_KEEPALIVE;
+		else if (strcmp(s, "window") == 0)
+			out->ho.ack_mode = HO_ACK_WINDOW;
+		else if (strcmp(s, "pdu-ack") == 0)
+			return jerr(e, 400, "ack_mode",
+			            "ack_mode pdu-ack (TS 102 232-1 PDU acknowledgement) is not "
+			            "supported yet: use keepalive or window");
+		else
+			return jerr(e, 400, "ack_mode",
+			            "ack_mode must be keepalive or window (pdu-ack: not supported "
+			            "yet), got \"%.40s\"",
+			            s);
+	}
 	rc = get_str(j, "keepalive_liid", 0, &s, e);
 	if (rc < 0)
 		return -1;
@@ -589,13 +612,16 @@ json_t *med_json_from_lea(const struct med_lea *l)
 	liid[l->ho.ka_liid_len] = '\0';
 	int tsf = l->ho.ts_form;
 	const char *tsn = tsf == MED_TS_GENERALIZED ? ts[1] : tsf == MED_TS_BOTH ? ts[2] : ts[0];
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s?, s:{s:s?, s:s?}}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s?, s:{s:s?, s:s?}, s:s, "
+	                 "s:i}",
 	                 "id", l->ho.id, "country", l->ho.country, "hi2", l->ho.addr[HO_HI2], "hi3",
 	                 l->ho.addr[HO_HI3], "timestamp", tsn, "keepalive_idle",
 	                 l->ho.keepalive_idle, "keepalive_timeout", l->ho.keepalive_timeout,
 	                 "reconnect_max", l->ho.reconnect_max, "keepalive_liid", liid,
 	                 "operator_id", l->operator_id[0] ? l->operator_id : NULL, "tls", "ca",
-	                 l->tls_ca[0] ? l->tls_ca : NULL, "pin_sha256", l->pin[0] ? l->pin : NULL);
+	                 l->tls_ca[0] ? l->tls_ca : NULL, "pin_sha256", l->pin[0] ? l->pin : NULL,
+	                 "ack_mode", l->ho.ack_mode == HO_ACK_WINDOW ? "window" : "keepalive",
+	                 "resend_window", l->ho.resend_window);
 }
 
 json_t *med_json_from_wdef(const struct med_wdef *w)

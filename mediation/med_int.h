@@ -226,7 +226,6 @@ void med_drop(struct med_ctx *m, enum med_drop why, const char *fmt, ...)
 void *med_x2x3_listener(void *arg);
 void *med_tasking_listener(void *arg);
 /* Shared by both: peer address text, IAP id check, connection accounting. */
-void med_peer_addr(int fd, char *buf, size_t len);
 /* Runs the TLS handshake (IAP role) and reads the IAP id from the certificate CN. Returns the
  * SSL or NULL (refusal logged with the reason and the peer address; fd closed). */
 SSL *med_accept_iap(struct med_ctx *m, int fd, const char *what, char *iap_id, size_t idlen);

@@ -49,6 +49,12 @@ struct med_config {
 	char tls_ca[MED_PATH_MAX], tls_cert[MED_PATH_MAX], tls_key[MED_PATH_MAX];
 	size_t nleas;
 	struct ho_lea_conf *leas; /* malloc'd */
+	/* per leas[i] (malloc'd, parallel): the LEA's own CA file and certificate pin (64 hex),
+	 * "" = none; seeded into the store with the LEA (docs/rest-api.md, LEA "tls") */
+	struct med_lea_tls {
+		char ca[MED_PATH_MAX];
+		char pin[65];
+	} * lea_tls;
 	size_t nwarrants;
 	struct med_warrant_conf *warrants; /* malloc'd */
 };

@@ -57,6 +57,12 @@ static const char *const migrations[] = {
     /* 2: where an IAP connected from, and the lookup of a LEA's warrants */
     "ALTER TABLE iaps ADD COLUMN peer TEXT;"
     "CREATE INDEX warrant_leas_lea ON warrant_leas(lea);",
+    /* 3: how an LEA confirms what it received (docs/delivery.md); existing LEAs get the
+     * config defaults (keepalive, 1000) */
+    "ALTER TABLE leas ADD COLUMN ack_mode TEXT NOT NULL DEFAULT 'keepalive'"
+    " CHECK(ack_mode IN ('keepalive', 'window'));"
+    "ALTER TABLE leas ADD COLUMN resend_window INTEGER NOT NULL DEFAULT 1000"
+    " CHECK(resend_window BETWEEN 1 AND 100000);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -237,7 +243,7 @@ static int bind_opt(sqlite3_stmt *st, int i, const char *v)
 /* ---- LEAs ---- */
 #define LEA_COLS                                                                                   \
 	"id, country, hi2, hi3, timestamp, keepalive_idle, keepalive_timeout, reconnect_max, "     \
-	"keepalive_liid, operator_id, tls_ca, tls_pin"
+	"keepalive_liid, operator_id, tls_ca, tls_pin, ack_mode, resend_window"
 
 static const char *ts_name(int f)
 {
@@ -256,12 +262,16 @@ static int lea_bind(sqlite3_stmt *st, const struct med_lea *l)
 	       sqlite3_bind_int(st, 7, l->ho.keepalive_timeout) |
 	       sqlite3_bind_int(st, 8, l->ho.reconnect_max) | bind_text(st, 9, liid) |
 	       bind_opt(st, 10, l->operator_id) | bind_opt(st, 11, l->tls_ca) |
-	       bind_opt(st, 12, l->pin);
+	       bind_opt(st, 12, l->pin) |
+	       bind_text(st, 13, l->ho.ack_mode == HO_ACK_WINDOW ? "window" : "keepalive") |
+	       sqlite3_bind_int(st, 14,
+	                        l->ho.resend_window > 0 ? l->ho.resend_window
+	                                                : MED_RESEND_WINDOW_DEFAULT); /* 0: unset */
 }
 
 static int lea_row(sqlite3_stmt *st, struct med_lea *l)
 {
-	char liid[64], ts[16];
+	char liid[64], ts[16], am[16];
 	memset(l, 0, sizeof *l);
 	if (col_text(st, 0, 0, l->ho.id, sizeof l->ho.id) ||
 	    col_text(st, 1, 0, l->ho.country, sizeof l->ho.country) ||
@@ -270,7 +280,17 @@ static int lea_row(sqlite3_stmt *st, struct med_lea *l)
 	    col_text(st, 4, 0, ts, sizeof ts) || col_text(st, 8, 0, liid, HO_LIID_MAX + 1) ||
 	    col_text(st, 9, 1, l->operator_id, sizeof l->operator_id) ||
 	    col_text(st, 10, 1, l->tls_ca, sizeof l->tls_ca) ||
-	    col_text(st, 11, 1, l->pin, sizeof l->pin) || !liid[0])
+	    col_text(st, 11, 1, l->pin, sizeof l->pin) || col_text(st, 12, 0, am, sizeof am) ||
+	    !liid[0])
+		return -1;
+	if (strcmp(am, "keepalive") == 0)
+		l->ho.ack_mode = HO_ACK_KEEPALIVE;
+	else if (strcmp(am, "window") == 0)
+		l->ho.ack_mode = HO_ACK_WINDOW;
+	else
+		return -1;
+	l->ho.resend_window = sqlite3_column_int(st, 13);
+	if (l->ho.resend_window < 1 || l->ho.resend_window > MED_RESEND_WINDOW_MAX)
 		return -1;
 	l->ho.ts_form = strcmp(ts, "microseconds") == 0  ? MED_TS_MICRO
 	                : strcmp(ts, "generalized") == 0 ? MED_TS_GENERALIZED
@@ -305,7 +325,7 @@ static int step_done(struct med_store *s, sqlite3_stmt *st, const char *what)
 int med_store_lea_insert(struct med_store *s, const struct med_lea *l)
 {
 	sqlite3_stmt *st =
-	    prep(s, "INSERT INTO leas(" LEA_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+	    prep(s, "INSERT INTO leas(" LEA_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	if (!st)
 		return MED_SE_DB;
 	if (lea_bind(st, l) != SQLITE_OK) {
@@ -319,7 +339,8 @@ int med_store_lea_update(struct med_store *s, const struct med_lea *l)
 {
 	sqlite3_stmt *st = prep(s, "UPDATE leas SET country=?2, hi2=?3, hi3=?4, timestamp=?5, "
 	                           "keepalive_idle=?6, keepalive_timeout=?7, reconnect_max=?8, "
-	                           "keepalive_liid=?9, operator_id=?10, tls_ca=?11, tls_pin=?12 "
+	                           "keepalive_liid=?9, operator_id=?10, tls_ca=?11, tls_pin=?12, "
+	                           "ack_mode=?13, resend_window=?14 "
 	                           "WHERE id=?1");
 	if (!st)
 		return MED_SE_DB;

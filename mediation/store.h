@@ -15,6 +15,10 @@
 #define MED_WHO_MAX 256        /* an admin certificate subject */
 #define MED_PIN_HEX 64         /* SHA-256 in hex */
 #define MED_BODY_MAX (1 << 20) /* REST request body */
+/* An LEA's resend_window (window ack mode, docs/delivery.md): default and bounds, as in the
+ * config file. */
+#define MED_RESEND_WINDOW_DEFAULT 1000
+#define MED_RESEND_WINDOW_MAX 100000
 
 /* Stored warrant states (docs/rest-api.md). */
 enum med_ws { MED_WS_PENDING = 0, MED_WS_ACTIVE, MED_WS_SUSPENDED, MED_WS_ENDED };
@@ -71,7 +75,7 @@ void med_fmt_utc(int64_t t, char *buf, size_t len);
 
 /* ---- The store (store.c). One connection, serialized by the store's own lock. ---- */
 struct med_store;
-#define MED_STORE_VERSION 2
+#define MED_STORE_VERSION 3
 /* Opens (creates) the database, migrates the schema to MED_STORE_VERSION, WAL and
  * synchronous=FULL. NULL with the reason in err. */
 struct med_store *med_store_open(const char *path, char *err, size_t errlen);

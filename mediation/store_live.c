@@ -12,6 +12,7 @@
 
 #include "lib/log.h"
 #include "lib/timeutil.h"
+#include "lib/tls.h"
 #include "lib/x2x3.h"
 
 #include <errno.h>
@@ -115,6 +116,32 @@ struct med_lea_rt *med_live_lea_find(struct med_ctx *m, const char *id)
 	return NULL;
 }
 
+/* The TLS client context of an LEA's handovers, and its handover settings in hc: the mediator's
+ * context (peer must hold the lea role), or for a collector that is not lawtap (docs/rest-api.md,
+ * "tls") one of its own: chain to the LEA's CA with serverAuth EKU and no role check, or the
+ * pinned certificate as the only trust. NULL with the reason in err. */
+static SSL_CTX *med_lea_tls_ctx(struct med_ctx *m, const struct med_lea *def,
+                                struct ho_lea_conf *hc, char *err, size_t errlen)
+{
+	*hc = def->ho;
+	hc->peer_no_role = hc->has_pin = 0;
+	if (!def->tls_ca[0] && !def->pin[0])
+		return m->cli_ctx;
+	if (def->pin[0] && lt_tls_parse_pin(def->pin, hc->pin) != 0) {
+		snprintf(err, errlen, "lea %s: tls.pin_sha256 is not 64 hex digits", def->ho.id);
+		return NULL;
+	}
+	hc->has_pin = def->pin[0] != '\0';
+	hc->peer_no_role = 1;
+	struct lt_tls_conf tc = {m->cfg->tls_ca, m->cfg->tls_cert, m->cfg->tls_key, NULL};
+	char why[400];
+	SSL_CTX *ctx = lt_tls_ctx_new_client_ca(&tc, def->tls_ca[0] ? def->tls_ca : NULL,
+	                                        hc->has_pin, why, sizeof why);
+	if (!ctx)
+		snprintf(err, errlen, "lea %s: tls: %s", def->ho.id, why);
+	return ctx;
+}
+
 struct med_lea_rt *med_lea_rt_new(struct med_ctx *m, const struct med_lea *def, int start,
                                   char *err, size_t errlen)
 {
@@ -130,7 +157,11 @@ struct med_lea_rt *med_lea_rt_new(struct med_ctx *m, const struct med_lea *def, 
 	         def->operator_id[0] ? def->operator_id : m->cfg->operator_id);
 	snprintf(site.ne_id, sizeof site.ne_id, "%s", m->cfg->ne_id);
 	med_delivery_site(m, &site); /* spool, fsync policy, de-duplication (docs/delivery.md) */
-	rt->ho = ho_new(m->cli_ctx, &site, &def->ho, 1, err, errlen);
+	struct ho_lea_conf hc;
+	SSL_CTX *ctx = med_lea_tls_ctx(m, def, &hc, err, errlen);
+	rt->ho = ctx ? ho_new(ctx, &site, &hc, 1, err, errlen) : NULL;
+	if (ctx != m->cli_ctx)
+		lt_tls_ctx_free(ctx); /* ho_new holds its own reference */
 	if (!rt->ho || (start && ho_start(rt->ho, err, errlen) != 0)) {
 		if (rt->ho && start)
 			(void)ho_drain(rt->ho, 0, NULL);
@@ -266,6 +297,10 @@ static int seed(struct med_ctx *m, char *err, size_t errlen)
 		struct med_lea l;
 		memset(&l, 0, sizeof l);
 		l.ho = cfg->leas[i];
+		if (cfg->lea_tls) { /* the YAML tls_ca / tls_pin_sha256 */
+			snprintf(l.tls_ca, sizeof l.tls_ca, "%s", cfg->lea_tls[i].ca);
+			snprintf(l.pin, sizeof l.pin, "%s", cfg->lea_tls[i].pin);
+		}
 		if (med_store_lea_insert(s, &l) != 0)
 			goto fail;
 	}

@@ -5,6 +5,7 @@
 #include "med_int.h"
 
 #include "lib/log.h"
+#include "lib/net.h"
 #include "lib/timeutil.h"
 #include "lib/tls.h"
 
@@ -195,7 +196,7 @@ void *med_tasking_conn(void *arg)
 	int fd = a->fd;
 	free(a);
 	char id[MED_IPID_MAX + 1], peer[64];
-	med_peer_addr(fd, peer, sizeof peer);
+	lt_peer_addr(fd, peer, sizeof peer);
 	SSL *ssl = med_accept_iap(m, fd, "tasking", id, sizeof id);
 	if (ssl) {
 		serve(m, ssl, id, peer);

@@ -44,26 +44,6 @@ struct conn {
 	int fd, hi, slot;
 };
 
-static void peer_name(int fd, char *buf, size_t len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-			port = ntohs(a->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-			port = ntohs(a->sin6_port);
-		}
-	}
-	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
-}
-
 static int tls_reply(void *arg, const uint8_t *buf, size_t len)
 {
 	return lt_tls_write_all(arg, buf, len);
@@ -124,7 +104,7 @@ static void *conn_main(void *arg)
 	struct col_session cs;
 	char peer[80], why[256] = "";
 	memset(&cs, 0, sizeof cs);
-	peer_name(c->fd, peer, sizeof peer);
+	lt_peer_addr(c->fd, peer, sizeof peer);
 	snprintf(cs.name, sizeof cs.name, "hi%d %s", c->hi, peer);
 	SSL *ssl = lt_tls_accept(srv->ctx, c->fd, LT_ROLE_MEDIATOR, HANDSHAKE_MS, why, sizeof why);
 	if (!ssl) {
@@ -177,7 +157,7 @@ static void accept_one(struct listener *l, int fd)
 	pthread_mutex_unlock(&srv->mu);
 	if (slot < 0) {
 		char peer[80];
-		peer_name(fd, peer, sizeof peer);
+		lt_peer_addr(fd, peer, sizeof peer);
 		lt_warn("hi%d %s: connection refused: %s", l->hi, peer,
 		        c ? "too many connections" : "out of memory");
 		close(fd);

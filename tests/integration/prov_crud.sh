@@ -43,6 +43,23 @@ j=$(ctl_json lea show lea2)
 [[ $(jq -r .timestamp <<<"$j") == generalized && $(jq -r .keepalive_idle <<<"$j") == 120 ]] ||
 	it_fail "lea modify not applied: $j"
 [[ $(jq -r .country <<<"$j") == BE ]] || it_fail "lea modify changed what it was not asked to"
+# ack_mode / resend_window: defaults, set on add, changed by modify, shown
+j=$(ctl_json lea show lea1)
+[[ $(jq -r .ack_mode <<<"$j") == keepalive && $(jq -r .resend_window <<<"$j") == 1000 ]] ||
+	it_fail "lea1 ack defaults (keepalive, 1000): $j"
+ctl_ok lea modify lea2 --ack-mode window --resend-window 5000
+j=$(ctl_json lea show lea2)
+[[ $(jq -r .ack_mode <<<"$j") == window && $(jq -r .resend_window <<<"$j") == 5000 ]] ||
+	it_fail "lea modify --ack-mode window --resend-window 5000 not applied: $j"
+[[ $(jq -r .timestamp <<<"$j") == generalized ]] || it_fail "ack modify changed timestamp: $j"
+ctl_ok lea show lea2
+grep -qE '^ack_mode: +window$' "$WORK/ctl.out" ||
+	it_fail "lea show lea2 does not show the ack mode: $(cat "$WORK/ctl.out")"
+grep -qE '^resend_window: +5000$' "$WORK/ctl.out" ||
+	it_fail "lea show lea2 does not show resend_window: $(cat "$WORK/ctl.out")"
+ctl_ok lea list
+grep -qE '^lea2 .* window/5000 ' "$WORK/ctl.out" || it_fail "lea list ACK column: $(cat "$WORK/ctl.out")"
+grep -qE '^lea1 .* keepalive ' "$WORK/ctl.out" || it_fail "lea list ACK column: $(cat "$WORK/ctl.out")"
 ctl_ok lea list
 grep -qE "^lea2 +BE +127\\.0\\.0\\.1:$hi2_2" "$WORK/ctl.out" || it_fail "lea list table: $(cat "$WORK/ctl.out")"
 [[ $(ctl_json lea list | jq '.leas | length') == 2 ]] || it_fail "lea list: not 2 LEAs"
@@ -117,6 +134,15 @@ ctl_refused 400 'hi2' lea add --id lea3 --country NL --hi2 nohostport --hi3 127.
 ctl_refused 400 'timestamp' lea add --id lea3 --country NL --hi2 127.0.0.1:1 --hi3 127.0.0.1:2 \
 	--timestamp seconds
 ctl_refused 400 'id' lea add --id 'bad id!' --country NL --hi2 127.0.0.1:1 --hi3 127.0.0.1:2
+ctl_refused 400 'ack_mode' lea add --id lea3 --country NL --hi2 127.0.0.1:1 --hi3 127.0.0.1:2 \
+	--ack-mode sometimes
+ctl_refused 400 'not supported yet' lea add --id lea3 --country NL --hi2 127.0.0.1:1 \
+	--hi3 127.0.0.1:2 --ack-mode pdu-ack
+ctl_refused 400 'not supported yet' lea modify lea2 --ack-mode pdu-ack
+ctl_refused 400 'ack_mode' lea modify lea1 --ack-mode Window
+ctl_refused 400 'resend_window' lea modify lea2 --resend-window 0
+ctl_refused 400 'resend_window' lea add --id lea3 --country NL --hi2 127.0.0.1:1 \
+	--hi3 127.0.0.1:2 --resend-window 100001
 ctl_refused 409 '' lea remove lea1
 ctl_refused 404 '' lea show nosuchlea
 ctl_refused 404 '' lea remove nosuchlea
@@ -187,7 +213,7 @@ ctl_refused 404 '' lea show lea1
 ctl_ok audit verify
 grep -q 'audit trail ok' "$WORK/ctl.out" || it_fail "audit verify: $(cat "$WORK/ctl.out")"
 n=$(ctl_json audit list | jq '[.entries[] | select(.result == "ok")] | length')
-((n == 14)) || it_fail "audit list: $n successful acts recorded, expected 14"
+((n == 15)) || it_fail "audit list: $n successful acts recorded, expected 15"
 
 # ---- where lawtap-ctl finds its endpoint: $LAWTAP_CTL_CONFIG, or flags alone ----
 LAWTAP_CTL_CONFIG=$WORK/ctl.conf "$IT_CTL" lea list >"$WORK/env.out" 2>&1 ||

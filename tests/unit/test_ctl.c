@@ -277,11 +277,19 @@ static void test_tables(void **state)
 	            "{\"leas\":[{\"id\":\"lea1\",\"country\":\"NL\",\"hi2\":\"127.0.0.1:9102\","
 	            "\"hi3\":\"127.0.0.1:9103\",\"timestamp\":\"microseconds\","
 	            "\"keepalive_idle\":300,\"keepalive_timeout\":30,"
-	            "\"tls\":{\"ca\":null,\"pin_sha256\":null}}]}");
+	            "\"tls\":{\"ca\":null,\"pin_sha256\":null},\"ack_mode\":\"keepalive\","
+	            "\"resend_window\":1000},"
+	            "{\"id\":\"lea2\",\"country\":\"BE\",\"hi2\":\"127.0.0.1:9202\","
+	            "\"hi3\":\"127.0.0.1:9203\",\"timestamp\":\"both\","
+	            "\"keepalive_idle\":60,\"keepalive_timeout\":10,"
+	            "\"tls\":{\"ca\":null,\"pin_sha256\":null},\"ack_mode\":\"window\","
+	            "\"resend_window\":64}]}");
 	assert_string_equal(s, "ID    COUNTRY  HI2             HI3             TIMESTAMP     "
-	                       "KEEPALIVE  TLS\n"
+	                       "KEEPALIVE  ACK        TLS\n"
 	                       "lea1  NL       127.0.0.1:9102  127.0.0.1:9103  microseconds  "
-	                       "300/30     role\n");
+	                       "300/30     keepalive  role\n"
+	                       "lea2  BE       127.0.0.1:9202  127.0.0.1:9203  both          "
+	                       "60/10      window/64  role\n");
 	free(s);
 
 	/* IAP table: known columns first, then whatever else the server sends */

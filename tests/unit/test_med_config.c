@@ -12,42 +12,45 @@
 
 #include "mediation/mediation.h"
 
-static const char good[] = "mediator:\n"
-                           "  x2x3_listen: 127.0.0.1:9000\n"
-                           "  tasking_listen: 127.0.0.1:9001\n"
-                           "  operator_id: lawtap-op\n"
-                           "  network_element_id: med1\n"
-                           "  state_dir: state\n"
-                           "  drain_timeout: 30\n"
-                           "  tls: { ca: ca.pem, cert: mediator.pem, key: /abs/mediator.key }\n"
-                           "leas:\n"
-                           "  - id: lea1\n"
-                           "    country: NL\n"
-                           "    hi2: 127.0.0.1:9102\n"
-                           "    hi3: 127.0.0.1:9103\n"
-                           "    timestamp: both\n"
-                           "    keepalive_idle: 300\n"
-                           "    keepalive_timeout: 30\n"
-                           "    keepalive_liid: \"-\"\n"
-                           "    reconnect_max: 30\n"
-                           "  - id: lea2\n"
-                           "    country: DE\n"
-                           "    hi2: \"[::1]:9202\"\n"
-                           "    hi3: localhost:9203\n"
-                           "warrants:\n"
-                           "  - liid: LIID-0001\n"
-                           "    country: NL\n"
-                           "    lea: lea1\n"
-                           "    target_name: alice\n"
-                           "    targets: [10.0.0.1, 2001:db8::/64]\n"
-                           "    mode: full\n"
-                           "    start: 2026-01-01T00:00:00Z\n"
-                           "    end: 2027-01-01T00:00:00Z\n"
-                           "  - liid: PEN-7\n"
-                           "    country: DE\n"
-                           "    lea: lea2\n"
-                           "    targets: [192.0.2.0/24]\n"
-                           "    mode: iri-only\n";
+static const char good[] =
+    "mediator:\n"
+    "  x2x3_listen: 127.0.0.1:9000\n"
+    "  tasking_listen: 127.0.0.1:9001\n"
+    "  operator_id: lawtap-op\n"
+    "  network_element_id: med1\n"
+    "  state_dir: state\n"
+    "  drain_timeout: 30\n"
+    "  tls: { ca: ca.pem, cert: mediator.pem, key: /abs/mediator.key }\n"
+    "leas:\n"
+    "  - id: lea1\n"
+    "    country: NL\n"
+    "    hi2: 127.0.0.1:9102\n"
+    "    hi3: 127.0.0.1:9103\n"
+    "    timestamp: both\n"
+    "    keepalive_idle: 300\n"
+    "    keepalive_timeout: 30\n"
+    "    keepalive_liid: \"-\"\n"
+    "    reconnect_max: 30\n"
+    "  - id: lea2\n"
+    "    country: DE\n"
+    "    hi2: \"[::1]:9202\"\n"
+    "    hi3: localhost:9203\n"
+    "    tls_ca: lea2-ca.pem\n"
+    "    tls_pin_sha256: 00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF\n"
+    "warrants:\n"
+    "  - liid: LIID-0001\n"
+    "    country: NL\n"
+    "    lea: lea1\n"
+    "    target_name: alice\n"
+    "    targets: [10.0.0.1, 2001:db8::/64]\n"
+    "    mode: full\n"
+    "    start: 2026-01-01T00:00:00Z\n"
+    "    end: 2027-01-01T00:00:00Z\n"
+    "  - liid: PEN-7\n"
+    "    country: DE\n"
+    "    lea: lea2\n"
+    "    targets: [192.0.2.0/24]\n"
+    "    mode: iri-only\n";
 
 /* A bad config is the good one with one substring replaced; the message must name the key
  * path and the reason. */
@@ -115,6 +118,9 @@ static const struct bad_case bad_cases[] = {
     {"end: 2027-01-01T00:00:00Z", "end: 2025-01-01T00:00:00Z", "warrants[0].end", "after start"},
     {"end: 2027-01-01T00:00:00Z", "end: 2026-01-01T00:00:00Z", "warrants[0].end", "after start"},
     {"target_name: alice", "target_name: \"a\\tb\"", "warrants[0].target_name", "printable"},
+    {"tls_pin_sha256: 00", "tls_pin_sha256: 0", "leas[1].tls_pin_sha256", "64 hex digits"},
+    {"tls_pin_sha256: 00", "tls_pin_sha256: 0g", "leas[1].tls_pin_sha256", "64 hex digits"},
+    {"    tls_ca: lea2-ca.pem\n", "    tls_ca: [a]\n", "leas[1].tls_ca", ""},
 };
 
 /* Whole documents for errors of shape. */
@@ -203,6 +209,11 @@ static void test_good_config(void **state)
 	assert_int_equal(cfg.leas[1].keepalive_timeout, 30);
 	assert_int_equal(cfg.leas[1].reconnect_max, 30);
 	assert_string_equal(cfg.leas[1].addr[HO_HI2], "[::1]:9202");
+	assert_string_equal(cfg.lea_tls[0].ca, "");
+	assert_string_equal(cfg.lea_tls[0].pin, "");
+	assert_string_equal(cfg.lea_tls[1].ca, "/etc/lawtap/lea2-ca.pem");
+	assert_string_equal(cfg.lea_tls[1].pin,
+	                    "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF");
 	assert_int_equal(cfg.nwarrants, 2);
 	assert_string_equal(cfg.warrants[0].liid, "LIID-0001");
 	assert_int_equal(cfg.warrants[0].lea, 0);

@@ -112,10 +112,12 @@ static void test_migrate_old_version(void **state)
 	med_store_close(s);
 	assert_int_equal(user_version(path), MED_STORE_VERSION);
 	/* Make it a version 1 file (what the first release wrote), with data in it. */
-	exec_sql(path,
-	         "DROP INDEX warrant_leas_lea; ALTER TABLE iaps DROP COLUMN peer; "
-	         "PRAGMA user_version=1;",
-	         1);
+	exec_sql(
+	    path,
+	    "DROP INDEX warrant_leas_lea; ALTER TABLE iaps DROP COLUMN peer; "
+	    "ALTER TABLE leas DROP COLUMN ack_mode; ALTER TABLE leas DROP COLUMN resend_window; "
+	    "PRAGMA user_version=1;",
+	    1);
 	assert_int_equal(user_version(path), 1);
 	s = med_store_open(path, err, sizeof err);
 	assert_non_null(s);
@@ -132,6 +134,65 @@ static void test_migrate_old_version(void **state)
 	assert_null(med_store_open(path, err, sizeof err));
 	assert_non_null(strstr(err, "newer"));
 	assert_int_equal(user_version(path), 99);
+}
+
+/* Version 2 (before ack_mode/resend_window): the LEAs and warrants are kept and the LEAs get
+ * the config defaults (keepalive, 1000). */
+static void test_migrate_v2_ack(void **state)
+{
+	char path[300], err[256];
+	path_in(path, sizeof path, "v2.db");
+	struct med_store *s = med_store_open(path, err, sizeof err);
+	assert_non_null(s);
+	struct med_lea l, got;
+	lea_fill(&l, "lea1");
+	l.ho.ack_mode = HO_ACK_WINDOW;
+	l.ho.resend_window = 77;
+	assert_int_equal(med_store_lea_insert(s, &l), 0);
+	lea_fill(&l, "lea2");
+	assert_int_equal(med_store_lea_insert(s, &l), 0);
+	struct med_wdef w;
+	warrant_fill(&w, "NL", "W-1", "lea1");
+	assert_int_equal(med_store_warrant_insert(s, &w), 0);
+	med_wdef_clear(&w);
+	med_store_close(s);
+	exec_sql(
+	    path,
+	    "ALTER TABLE leas DROP COLUMN ack_mode; ALTER TABLE leas DROP COLUMN resend_window; "
+	    "PRAGMA user_version=2;",
+	    1);
+	assert_int_equal(user_version(path), 2);
+	s = med_store_open(path, err, sizeof err);
+	assert_non_null(s);
+	med_store_close(s);
+	assert_int_equal(user_version(path), 3);
+	assert_int_equal(MED_STORE_VERSION, 3);
+	s = med_store_open(path, err, sizeof err);
+	assert_non_null(s);
+	struct med_lea *list;
+	size_t n;
+	assert_int_equal(med_store_lea_list(s, &list, &n), 0);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(list[i].ho.ack_mode, HO_ACK_KEEPALIVE);
+		assert_int_equal(list[i].ho.resend_window, MED_RESEND_WINDOW_DEFAULT);
+		assert_int_equal(list[i].ho.ts_form, MED_TS_BOTH);
+	}
+	free(list);
+	assert_int_equal(med_store_warrant_get(s, "NL", "W-1", &w), 0);
+	assert_string_equal(w.leas[0], "lea1");
+	med_wdef_clear(&w);
+	/* and the new columns work after the migration */
+	assert_int_equal(med_store_lea_get(s, "lea1", &got), 0);
+	got.ho.ack_mode = HO_ACK_WINDOW;
+	got.ho.resend_window = 4096;
+	assert_int_equal(med_store_lea_update(s, &got), 0);
+	assert_int_equal(med_store_lea_get(s, "lea1", &got), 0);
+	assert_int_equal(got.ho.ack_mode, HO_ACK_WINDOW);
+	assert_int_equal(got.ho.resend_window, 4096);
+	med_store_close(s);
+	/* a row with an ack mode the store does not know is refused by the schema */
+	exec_sql(path, "UPDATE leas SET ack_mode='pdu-ack' WHERE id='lea2'", 0);
 }
 
 static void test_lea_crud(void **state)
@@ -155,6 +216,14 @@ static void test_lea_crud(void **state)
 	assert_int_equal(med_store_lea_update(s, &l), 0);
 	assert_int_equal(med_store_lea_get(s, "lea1", &got), 0);
 	assert_int_equal(got.ho.keepalive_idle, 60);
+	assert_int_equal(got.ho.ack_mode, HO_ACK_KEEPALIVE);
+	assert_int_equal(got.ho.resend_window, MED_RESEND_WINDOW_DEFAULT);
+	l.ho.ack_mode = HO_ACK_WINDOW;
+	l.ho.resend_window = 100000;
+	assert_int_equal(med_store_lea_update(s, &l), 0);
+	assert_int_equal(med_store_lea_get(s, "lea1", &got), 0);
+	assert_int_equal(got.ho.ack_mode, HO_ACK_WINDOW);
+	assert_int_equal(got.ho.resend_window, 100000);
 	struct med_lea l2;
 	lea_fill(&l2, "lea2");
 	assert_int_equal(med_store_lea_update(s, &l2), MED_SE_NOTFOUND);
@@ -348,6 +417,43 @@ static void test_validation(void **state)
 	assert_int_equal(med_json_lea(j, 0, &l, &e), -1);
 	assert_string_equal(e.field, "tls.pin_sha256");
 	json_decref(j);
+	/* ack_mode / resend_window: defaults, accepted values, refusals with the field */
+	j = js("{\"id\": \"lea1\", \"country\": \"NL\", \"hi2\": \"127.0.0.1:1\", "
+	       "\"hi3\": \"127.0.0.1:2\"}");
+	assert_int_equal(med_json_lea(j, 0, &l, &e), 0);
+	assert_int_equal(l.ho.ack_mode, HO_ACK_KEEPALIVE);
+	assert_int_equal(l.ho.resend_window, MED_RESEND_WINDOW_DEFAULT);
+	json_decref(j);
+	j = js("{\"ack_mode\": \"window\", \"resend_window\": 8}");
+	assert_int_equal(med_json_lea(j, 1, &l, &e), 0);
+	assert_int_equal(l.ho.ack_mode, HO_ACK_WINDOW);
+	assert_int_equal(l.ho.resend_window, 8);
+	json_decref(j);
+	j = med_json_from_lea(&l);
+	assert_string_equal(json_string_value(json_object_get(j, "ack_mode")), "window");
+	assert_int_equal(json_integer_value(json_object_get(j, "resend_window")), 8);
+	json_decref(j);
+	static const struct {
+		const char *body, *field, *msg;
+	} bad[] = {
+	    {"{\"ack_mode\": \"sometimes\"}", "ack_mode", "keepalive or window"},
+	    {"{\"ack_mode\": \"pdu-ack\"}", "ack_mode", "not supported yet"},
+	    {"{\"ack_mode\": 1}", "ack_mode", "string"},
+	    {"{\"resend_window\": 0}", "resend_window", "1..100000"},
+	    {"{\"resend_window\": 100001}", "resend_window", "1..100000"},
+	    {"{\"resend_window\": \"5\"}", "resend_window", "integer"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&e, 0, sizeof e);
+		j = js(bad[i].body);
+		assert_int_equal(med_json_lea(j, 1, &l, &e), -1);
+		json_decref(j);
+		assert_int_equal(e.status, 400);
+		assert_string_equal(e.field, bad[i].field);
+		if (!strstr(e.msg, bad[i].msg))
+			fail_msg("message \"%s\" lacks \"%s\"", e.msg, bad[i].msg);
+	}
+	assert_int_equal(l.ho.ack_mode, HO_ACK_WINDOW); /* refused patches change nothing */
 	json_t *out = NULL;
 	assert_int_equal(med_json_parse_body("[1]", 3, &out, &e), -1);
 	assert_int_equal(e.status, 400);
@@ -358,6 +464,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_migrate_old_version, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_v2_ack, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lea_crud, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_warrant_crud, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_constraints, setup, teardown),
