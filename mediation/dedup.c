@@ -253,9 +253,11 @@ int med_spool_sync(struct med_ctx *m)
 		return 0; /* "always": synced on append; "none": never */
 	int rc = 0;
 	pthread_rwlock_rdlock(&m->wl);
+	pthread_mutex_lock(&m->ho_mu);
 	for (size_t i = 0; i < m->nleas; i++)
 		if (!m->leas[i]->removed && m->leas[i]->ho && ho_sync(m->leas[i]->ho) != 0)
 			rc = -1;
+	pthread_mutex_unlock(&m->ho_mu);
 	pthread_rwlock_unlock(&m->wl);
 	return rc;
 }

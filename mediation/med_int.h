@@ -89,6 +89,11 @@ struct med_ctx {
 	struct med_warrant **w;      /* creation order */
 	struct med_warrant **by_xid; /* sorted by XID for lookups */
 	pthread_mutex_t prov_mu;     /* one provisioning act at a time (REST, timer) */
+	/* Guards each LEA's ->ho pointer: readers under wl (rdlock) that touch a handover take
+	 * it, and med_lea_rt_retire detaches the handover under it before freeing it, since
+	 * retire itself runs under the rdlock too (innermost lock; nothing is taken under it
+	 * but the handover's own). */
+	pthread_mutex_t ho_mu;
 	pthread_mutex_t iap_mu;
 	size_t niaps;
 	struct med_iap_stat {

@@ -172,11 +172,13 @@ static json_t *status_json(struct med_ctx *m)
 	size_t nleas = 0;
 	int counts[4] = {0, 0, 0, 0};
 	pthread_rwlock_rdlock(&m->wl);
+	pthread_mutex_lock(&m->ho_mu);
 	for (size_t i = 0; i < m->nleas; i++)
-		if (!m->leas[i]->removed) {
+		if (!m->leas[i]->removed && m->leas[i]->ho) {
 			add_handovers(ho, m->leas[i]->ho);
 			nleas++;
 		}
+	pthread_mutex_unlock(&m->ho_mu);
 	for (size_t i = 0; i < m->nw; i++) {
 		pthread_mutex_lock(&m->w[i]->mu);
 		int st = m->w[i]->state;

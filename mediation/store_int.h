@@ -14,7 +14,7 @@ int med_ws_of(int rt_state); /* enum med_wstate -> enum med_ws */
 struct med_lea_rt *med_lea_rt_new(struct med_ctx *m, const struct med_lea *def, int start,
                                   char *err, size_t errlen);
 /* Drains and frees an LEA's handovers; the rt stays (removed). No link of it may be in use. */
-void med_lea_rt_retire(struct med_lea_rt *rt);
+void med_lea_rt_retire(struct med_ctx *m, struct med_lea_rt *rt);
 int med_lea_publish(struct med_ctx *m, struct med_lea_rt *rt); /* takes wl */
 /* Points w's LEA slots at the LEAs named in w->def (wl held; w->mu held or w unpublished). */
 int med_bind_leas(struct med_ctx *m, struct med_warrant *w);

@@ -175,15 +175,20 @@ struct med_lea_rt *med_lea_rt_new(struct med_ctx *m, const struct med_lea *def, 
 /* Stops an LEA's handovers and frees them (its spool directory may be reopened by a
  * successor). Nobody may hold a link of it: callers unbind it from every warrant first, or
  * hold the mutex of every warrant that uses it. The rt itself stays in m->leas (removed). */
-void med_lea_rt_retire(struct med_lea_rt *rt)
+void med_lea_rt_retire(struct med_ctx *m, struct med_lea_rt *rt)
 {
-	rt->removed = 1;
-	if (!rt->ho)
-		return;
-	if (ho_drain(rt->ho, MED_LEA_DRAIN_MS, NULL) != 0)
-		lt_warn("lea %s: handovers stopped with unconfirmed records", rt->def.ho.id);
-	ho_free(rt->ho);
+	/* Detach first: the spool group commit and /status walk the LEAs under the same rdlock
+	 * the callers hold, so the handover must be out of their sight before it is freed. */
+	pthread_mutex_lock(&m->ho_mu);
+	struct ho_ctx *ho = rt->ho;
 	rt->ho = NULL;
+	rt->removed = 1;
+	pthread_mutex_unlock(&m->ho_mu);
+	if (!ho)
+		return;
+	if (ho_drain(ho, MED_LEA_DRAIN_MS, NULL) != 0)
+		lt_warn("lea %s: handovers stopped with unconfirmed records", rt->def.ho.id);
+	ho_free(ho);
 }
 
 static int grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -343,6 +348,7 @@ int med_live_init(struct med_ctx *m, char *err, size_t errlen)
 	pthread_rwlock_init(&m->wl, NULL);
 	pthread_mutex_init(&m->prov_mu, NULL);
 	pthread_mutex_init(&m->iap_mu, NULL);
+	pthread_mutex_init(&m->ho_mu, NULL);
 	m->live_locks = 1;
 	if (mkdir(cfg->state_dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "state_dir %s: %s", cfg->state_dir, strerror(errno));
@@ -464,6 +470,7 @@ void med_live_free(struct med_ctx *m)
 		pthread_rwlock_destroy(&m->wl);
 		pthread_mutex_destroy(&m->prov_mu);
 		pthread_mutex_destroy(&m->iap_mu);
+		pthread_mutex_destroy(&m->ho_mu);
 		m->live_locks = 0;
 	}
 }

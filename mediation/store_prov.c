@@ -102,7 +102,7 @@ int med_prov_lea_add(struct med_ctx *m, const char *who, const struct med_lea *l
 	rc = audit_commit(m, who, "lea.add", l->ho.id, d, e);
 	json_decref(d);
 	if (rc != 0 || med_lea_publish(m, rt) != 0) {
-		med_lea_rt_retire(rt);
+		med_lea_rt_retire(m, rt);
 		free(rt);
 		if (rc == 0)
 			perr(e, 500, NULL, "out of memory");
@@ -157,7 +157,7 @@ int med_prov_lea_modify(struct med_ctx *m, const char *who, const char *id, cons
 			}
 	}
 	if (old)
-		med_lea_rt_retire(old);
+		med_lea_rt_retire(m, old);
 	struct med_lea_rt *rt = med_lea_rt_new(m, out, 1, why, sizeof why);
 	if (!rt)
 		lt_err("lea %s: modified in the store but its handovers did not start: %s", id,
@@ -229,7 +229,7 @@ int med_prov_lea_remove(struct med_ctx *m, const char *who, const char *id, stru
 		pthread_mutex_unlock(&w->mu);
 	}
 	if (rt)
-		med_lea_rt_retire(rt);
+		med_lea_rt_retire(m, rt);
 	pthread_rwlock_unlock(&m->wl);
 	lt_info("lea %s removed by %s", id, who);
 out:
