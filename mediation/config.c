@@ -76,22 +76,6 @@ static int get_node(const struct lt_conf_node *map, const char *key, enum lt_con
 	return 0;
 }
 
-static int is_visible(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
-			return 0;
-	return 1;
-}
-
-static int is_printable_text(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-			return 0;
-	return 1;
-}
-
 static int get_hostport(const struct lt_conf_node *map, const char *key, int allow_zero, char *out,
                         size_t outlen, char *err, size_t errlen)
 {
@@ -134,7 +118,7 @@ static int get_ident(const struct lt_conf_node *map, const char *key, int req, s
 	if (n < 1 || n > max || n >= outlen)
 		return kerr(map, key, err, errlen, "%s must be 1..%zu octets, got %zu", what, max,
 		            n);
-	if (!is_visible(s))
+	if (!med_str_visible(s))
 		return kerr(map, key, err, errlen,
 		            "%s must be visible ASCII characters (no spaces or control characters)",
 		            what);
@@ -148,7 +132,7 @@ static int get_path(const struct lt_conf_node *map, const char *key, const char 
 	const char *s;
 	if (lt_conf_req_str(map, key, &s, err, errlen) != 0)
 		return -1;
-	if (!is_printable_text(s))
+	if (!med_str_text(s))
 		return kerr(map, key, err, errlen, "path contains control characters");
 	int n;
 	if (s[0] == '/' || base[0] == '\0')
@@ -401,7 +385,7 @@ static int load_warrant(const struct lt_conf_node *n, const struct med_config *c
 	const char *name = "unknownuser";
 	if (lt_conf_opt_str(n, "target_name", &name, err, errlen) < 0)
 		return -1;
-	if (strlen(name) > MED_TARGET_NAME_MAX || !is_printable_text(name))
+	if (strlen(name) > MED_TARGET_NAME_MAX || !med_str_text(name))
 		return kerr(n, "target_name", err, errlen, "expected 1..%d printable characters",
 		            MED_TARGET_NAME_MAX);
 	snprintf(w->target_name, sizeof w->target_name, "%s", name);
@@ -542,4 +526,20 @@ void med_config_clear(struct med_config *cfg)
 	free(cfg->leas);
 	free(cfg->lea_tls);
 	memset(cfg, 0, sizeof *cfg);
+}
+
+int med_str_visible(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+			return 0;
+	return 1;
+}
+
+int med_str_text(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return 0;
+	return 1;
 }

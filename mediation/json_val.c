@@ -128,22 +128,6 @@ static int get_str(const json_t *j, const char *key, int nullable, const char **
 	return 0;
 }
 
-static int is_visible(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
-			return 0;
-	return 1;
-}
-
-static int is_text(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
-			return 0;
-	return 1;
-}
-
 static int check_country(const char *s, const char *field, char out[3], struct med_jerr *e)
 {
 	if (strlen(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z')
@@ -298,7 +282,7 @@ int med_json_lea(const json_t *j, int patch, struct med_lea *out, struct med_jer
 		return -1;
 	if (rc == 0) {
 		size_t n = strlen(s);
-		if (n < 1 || n > HO_LIID_MAX || !is_visible(s))
+		if (n < 1 || n > HO_LIID_MAX || !med_str_visible(s))
 			return jerr(e, 400, "keepalive_liid",
 			            "keepalive_liid must be 1..%d visible ASCII octets",
 			            HO_LIID_MAX);
@@ -313,7 +297,7 @@ int med_json_lea(const json_t *j, int patch, struct med_lea *out, struct med_jer
 			out->operator_id[0] = '\0';
 		} else {
 			size_t n = strlen(s);
-			if (n < 1 || n > HO_OPID_MAX || !is_visible(s))
+			if (n < 1 || n > HO_OPID_MAX || !med_str_visible(s))
 				return jerr(e, 400, "operator_id",
 				            "operator_id must be 1..%d visible ASCII octets",
 				            HO_OPID_MAX);
@@ -330,7 +314,7 @@ int med_json_lea(const json_t *j, int patch, struct med_lea *out, struct med_jer
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
-			if (s && (!*s || strlen(s) >= sizeof out->tls_ca || !is_text(s)))
+			if (s && (!*s || strlen(s) >= sizeof out->tls_ca || !med_str_text(s)))
 				return jerr(e, 400, "tls.ca",
 				            "tls.ca must be a file path (printable, < %d octets)",
 				            MED_PATH_MAX);
@@ -472,7 +456,7 @@ int med_json_warrant(const json_t *j, int patch, struct med_wdef *w, struct med_
 			if (n < 1 || n > MED_LIID_MAX)
 				return jerr(e, 400, "liid", "liid must be 1..%d octets, got %zu",
 				            MED_LIID_MAX, n);
-			if (!is_visible(s))
+			if (!med_str_visible(s))
 				return jerr(e, 400, "liid",
 				            "liid must be visible ASCII characters (no spaces or "
 				            "control characters)");
@@ -514,7 +498,7 @@ int med_json_warrant(const json_t *j, int patch, struct med_wdef *w, struct med_
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
-		if (!*s || strlen(s) > MED_TARGET_NAME_MAX || !is_text(s))
+		if (!*s || strlen(s) > MED_TARGET_NAME_MAX || !med_str_text(s))
 			return jerr(e, 400, "target_name",
 			            "target_name must be 1..%d printable characters",
 			            MED_TARGET_NAME_MAX);
@@ -529,7 +513,7 @@ int med_json_warrant(const json_t *j, int patch, struct med_wdef *w, struct med_
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
-		if (s && (strlen(s) > MED_FILTER_MAX || !is_text(s)))
+		if (s && (strlen(s) > MED_FILTER_MAX || !med_str_text(s)))
 			return jerr(e, 400, "filter",
 			            "filter must be at most %d printable characters",
 			            MED_FILTER_MAX);

@@ -97,4 +97,9 @@ int med_drain(struct med_ctx *m, const volatile sig_atomic_t *cancel);
 void med_print_stats(struct med_ctx *m, FILE *out);
 void med_free(struct med_ctx *m); /* accepts NULL */
 
+/* Shared by the YAML config and the REST validation (config.c): 1 when every character of s is
+ * visible ASCII (0x21..0x7e), resp. printable text (no control characters, spaces allowed). */
+int med_str_visible(const char *s);
+int med_str_text(const char *s);
+
 #endif
