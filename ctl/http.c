@@ -39,8 +39,9 @@ static size_t on_data(char *p, size_t size, size_t n, void *u)
 	return add;
 }
 
-/* The mediator refuses a certificate that is not an admin one of its CA during the handshake;
- * the client then only sees the connection end, which curl reports in many ways. */
+/* The mediator refuses a certificate from another CA, one not made for clients, or none during
+ * the handshake; the client then only sees the connection end, which curl reports in many ways.
+ * (A certificate of its CA with another role gets 403 with the reason instead.) */
 static const char *tls_hint(CURLcode cc)
 {
 	switch (cc) {

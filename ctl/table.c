@@ -218,7 +218,10 @@ static void lea_tls(const json_t *row, char *buf, size_t len)
 	const json_t *tls = json_object_get(row, "tls");
 	const json_t *ca = json_object_get(tls, "ca");
 	const json_t *pin = json_object_get(tls, "pin_sha256");
-	if (json_is_string(pin))
+	if (json_is_string(pin) && json_is_string(ca)) /* both apply (docs/rest-api.md) */
+		snprintf(buf, len, "ca %s + pin %.12s...", json_string_value(ca),
+		         json_string_value(pin));
+	else if (json_is_string(pin))
 		snprintf(buf, len, "pin %.12s...", json_string_value(pin));
 	else if (json_is_string(ca))
 		snprintf(buf, len, "ca %s", json_string_value(ca));

@@ -27,6 +27,7 @@
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define IO_TIMEOUT_S 10
 #define POLL_MS 50
+#define KA_WAIT_POLL_MS 5
 #define RBUF_MAX 4096 /* a keep-alive response is ~60 bytes; anything bigger is wrong anyway */
 #define FAIL_LOG_EVERY_MS 60000
 
@@ -43,8 +44,9 @@ struct session {
 	uint8_t rbuf[RBUF_MAX];
 	size_t rlen;
 	int64_t connected_at;
-	int healthy;   /* a keep-alive was answered on this connection */
-	char why[256]; /* why the link is being dropped */
+	int healthy;      /* a keep-alive was answered on this connection */
+	int64_t stall_ms; /* since when only unwritten records were left to send (0: not) */
+	char why[256];    /* why the link is being dropped */
 };
 
 static void timed_wait(struct ho_link *l, int64_t ms)
@@ -97,7 +99,20 @@ static SSL *link_connect(struct ho_link *l, char *why, size_t whylen)
 			return NULL;
 		}
 	}
+	/* one write() per batch (HO_BATCH_MAX of records becomes ~16 TLS records) */
+	if (lt_tls_set_write_buffer(ssl, HO_BATCH_MAX + 64 * 1024) != 0) {
+		snprintf(why, whylen, "out of memory for the TLS write buffer");
+		lt_tls_close(ssl);
+		return NULL;
+	}
 	return ssl;
+}
+
+/* Writes and pushes out (the link gathers TLS records in a write buffer: one write() per batch
+ * instead of one per 16 KiB TLS record). 0 or -1. */
+static int link_write(SSL *ssl, const void *buf, size_t len)
+{
+	return lt_tls_write_all(ssl, buf, len) == 0 && lt_tls_flush(ssl) == 0 ? 0 : -1;
 }
 
 /* A read that never waits: like lt_tls_read with timeout 0, but a TLS record without
@@ -189,7 +204,7 @@ static int send_keepalive(struct ho_link *l, struct session *s, uint8_t *buf, si
 		lt_err("%s: cannot encode a keep-alive (code %ld)", l->name, n);
 		return -1;
 	}
-	if (lt_tls_write_all(s->ssl, buf, (size_t)n) != 0) {
+	if (link_write(s->ssl, buf, (size_t)n) != 0) {
 		snprintf(s->why, sizeof s->why, "link lost while sending a keep-alive");
 		return -1;
 	}
@@ -244,7 +259,11 @@ static int link_step(struct ho_link *l, struct session *s, uint8_t *batch)
 	}
 	pthread_mutex_lock(&l->mu);
 	uint64_t nrec = 0;
-	size_t n = ho_spool_read(l->sp, &l->sent, batch, HO_BATCH_MAX, UINT64_MAX, &nrec);
+	/* Records still in the spool's memory only are written to its file by the appender (a
+	 * full block, the group commit before an IAP ack); the thread does it itself when they
+	 * waited HO_FLUSH_MS or when draining. Only records in the file are sent. */
+	int flush = l->stopping || (s->stall_ms && now - s->stall_ms >= HO_FLUSH_MS);
+	size_t n = ho_spool_read_ex(l->sp, &l->sent, batch, HO_BATCH_MAX, UINT64_MAX, &nrec, flush);
 	if (l->sent.rec > l->sent_max)
 		l->sent_max = l->sent.rec;
 	struct ho_spool_pos end = ho_spool_end(l->sp);
@@ -254,8 +273,14 @@ static int link_step(struct ho_link *l, struct session *s, uint8_t *batch)
 	pthread_mutex_unlock(&l->mu);
 	if (abort)
 		return 0;
+	if (n == 0 && unsent) {
+		if (!s->stall_ms)
+			s->stall_ms = now;
+	} else {
+		s->stall_ms = 0;
+	}
 	if (n > 0) {
-		if (lt_tls_write_all(s->ssl, batch, n) != 0) {
+		if (link_write(s->ssl, batch, n) != 0) {
 			snprintf(s->why, sizeof s->why, "link lost while writing records");
 			return -1;
 		}
@@ -280,10 +305,33 @@ static int link_step(struct ho_link *l, struct session *s, uint8_t *batch)
 		return send_keepalive(l, s, batch, HO_BATCH_MAX);
 	if (n > 0)
 		return 0;
+	/* Nothing to send now. A keep-alive waits for its response: watch the socket (a few ms
+	 * at a time, so new records are not kept waiting long either). */
+	if (s->ka_out && SSL_pending(s->ssl) == 0) {
+		pthread_mutex_lock(&l->mu);
+		int idle_now = ho_spool_written_end(l->sp).rec == l->sent.rec && !l->abort;
+		pthread_mutex_unlock(&l->mu);
+		if (idle_now) {
+			struct pollfd pf = {.fd = SSL_get_fd(s->ssl), .events = POLLIN};
+			(void)poll(&pf, 1, KA_WAIT_POLL_MS);
+		}
+		return 0;
+	}
+	/* Otherwise wait for the appender (woken per written block, not per record), or until
+	 * the unwritten records are due. */
 	pthread_mutex_lock(&l->mu);
-	end = ho_spool_end(l->sp);
-	if (l->sent.rec == end.rec && !l->abort && !(l->stopping && ho_link_pending(l) == 0))
-		timed_wait(l, POLL_MS);
+	if (ho_spool_written_end(l->sp).rec == l->sent.rec && !l->abort &&
+	    !(l->stopping && ho_link_pending(l) == 0)) {
+		int64_t wait = POLL_MS;
+		if (s->stall_ms && !flush) {
+			wait = s->stall_ms + HO_FLUSH_MS - lt_now_ms();
+			if (wait < 1)
+				wait = 1;
+		}
+		l->waiting = 1;
+		timed_wait(l, wait);
+		l->waiting = 0;
+	}
 	pthread_mutex_unlock(&l->mu);
 	return 0;
 }
@@ -343,6 +391,7 @@ static void on_connected(struct ho_link *l, struct backoff *b, struct session *s
 	b->failures = 0;
 	s->ka_seq = 0;
 	s->bytes_since_ka = 0;
+	s->stall_ms = 0;
 	s->healthy = 0;
 	s->connected_at = s->last_write = lt_now_ms();
 }

@@ -154,7 +154,10 @@ int ho_enqueue(struct ho_link *l, const uint8_t *pdu, size_t len, const struct h
 		rc = HO_E_IO;
 	} else {
 		l->rec_in++;
-		pthread_cond_signal(&l->cv);
+		/* The delivery thread is woken per batch, not per record: when it waits and records
+		 * it may send (in the file) are there. */
+		if (l->waiting && ho_spool_written_end(l->sp).rec != l->sent.rec)
+			pthread_cond_broadcast(&l->cv); /* cv is shared with ho_room_wait */
 	}
 	pthread_mutex_unlock(&l->mu);
 	return rc;
@@ -162,7 +165,7 @@ int ho_enqueue(struct ho_link *l, const uint8_t *pdu, size_t len, const struct h
 
 int ho_room_wait(struct ho_link *l, int ms)
 {
-	int64_t until = lt_now_ms() + ms;
+	int64_t until = ms > 0 ? lt_now_ms() + ms : 0; /* ms <= 0: per record, no clock */
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
 		uint64_t used = l->sp ? ho_spool_bytes(l->sp) : 0;
@@ -179,7 +182,7 @@ int ho_room_wait(struct ho_link *l, int ms)
 			       "read or acknowledged until it does (the IAPs keep their data)",
 			       l->name, used, l->max_bytes);
 		}
-		if (!l->full || l->stopping || lt_now_ms() >= until)
+		if (!l->full || l->stopping || ms <= 0 || lt_now_ms() >= until)
 			break;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -205,6 +208,8 @@ int ho_sync(struct ho_ctx *ho)
 			l->spool_errors++;
 			rc = -1;
 		}
+		if (l->sp && l->waiting && ho_spool_written_end(l->sp).rec != l->sent.rec)
+			pthread_cond_broadcast(&l->cv);
 		pthread_mutex_unlock(&l->mu);
 	}
 	return rc;

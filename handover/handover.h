@@ -99,8 +99,10 @@ int ho_enqueue(struct ho_link *l, const uint8_t *pdu, size_t len, const struct h
  * room, HO_E_FULL otherwise. The first refusal of an episode logs the alarm and counts it;
  * the end of the episode is logged too. */
 int ho_room_wait(struct ho_link *l, int ms);
-/* Makes every appended record durable per the fsync policy (group commit: one fdatasync per
- * dirty spool). 0 or -1 (logged). Thread-safe. */
+/* Writes every appended record to its spool file (records are appended into memory and written
+ * in large blocks) and makes it durable per the fsync policy (group commit: one fdatasync per
+ * dirty spool). Needed before an acknowledgement under every policy. 0 or -1 (logged).
+ * Thread-safe. */
 int ho_sync(struct ho_ctx *ho);
 
 /* Shutdown: no new records are taken; every handover that carried traffic writes what is

@@ -12,7 +12,12 @@
 
 /* Bytes written per SSL_write at most (several TLS records; whole PS-PDUs). Larger than the
  * largest PS-PDU so that one always fits. */
-#define HO_BATCH_MAX (MED_PSPDU_MAX + 16 * 1024)
+#define HO_BATCH_MAX (256 * 1024)
+_Static_assert(HO_BATCH_MAX >= MED_PSPDU_MAX + 1024, "a PS-PDU must fit a batch");
+/* Records appended but not yet written to the spool file are written by the delivery thread
+ * itself once they waited this long (normally the appender writes them: a full tail chunk, or
+ * the group commit before an IAP keep-alive is acknowledged). */
+#define HO_FLUSH_MS 10
 /* Send a confirming keep-alive once this many written bytes wait for confirmation, or after
  * HO_CONFIRM_MS without new records (keepalive ack mode). */
 #define HO_CONFIRM_BYTES (1024 * 1024)
@@ -39,8 +44,10 @@ struct ho_link {
 	struct ho_spool_pos *ring;
 	size_t ring_cap, ring_head, ring_n;
 	uint64_t max_bytes;
-	int full; /* spool at its bound: back-pressure episode in progress */
-	int up;   /* connected */
+	int full;    /* spool at its bound: back-pressure episode in progress */
+	int up;      /* connected */
+	int waiting; /* the delivery thread waits on cv for records: wake it when some are readable
+	              */
 	uint64_t full_events, spool_errors;
 	int stopping; /* drain requested: no new records, confirm and finish */
 	int abort;    /* drain timed out: give up now */

@@ -3,7 +3,9 @@
  * after a restart from a durable cursor; a torn tail is cut off. */
 #include "spool.h"
 
+#include "lib/crc32c.h"
 #include "lib/log.h"
+#include "lib/timeutil.h"
 #include "lib/wire.h"
 
 #include <dirent.h>
@@ -22,12 +24,31 @@
 #define SCAN_BUF (256 * 1024)
 #define CURSOR_LEN 36            /* magic u32, seg u64, off u64, rec u64, reserved u32, crc u32 */
 #define CURSOR_MAGIC 0x4c544331u /* "LTC1" */
+#define CURSOR_SAVE_MS 500
 
 struct seg {
-	uint64_t first; /* record number of its first record (also its name) */
-	uint64_t nrec;
-	uint64_t bytes; /* valid bytes */
+	uint64_t first;   /* record number of its first record (also its name) */
+	uint64_t nrec;    /* records appended (in the file or in the tail below) */
+	uint64_t bytes;   /* valid bytes appended */
+	uint64_t written; /* bytes in the file (= bytes except in the newest segment) */
+	uint64_t wrec;    /* records in the file (= nrec except in the newest segment) */
 	int fd;
+};
+
+/* The in-memory tail: the newest records as they are (and will be) in the segment file, in
+ * TAIL_CHUNKS chunks of TAIL_CHUNK bytes, oldest first in a ring. Appends go into the newest
+ * chunk and are written to the file in one write() when the chunk is full, at a sync, or when
+ * a reader reaches them; only the newest chunk holds bytes not yet in the file. Readers take
+ * records from here while they keep up and from the file (in READ_BUF blocks) when they fell
+ * behind the tail. Chunks are allocated when first used. */
+#define TAIL_CHUNKS 4
+#define TAIL_CHUNK (256 * 1024) /* > HO_SPOOL_HDR + HO_SPOOL_REC_MAX: a record always fits */
+#define READ_BUF (256 * 1024)
+struct chunk {
+	uint8_t *buf;
+	uint64_t seg; /* the segment it belongs to */
+	uint64_t off; /* file offset of buf[0] in it */
+	size_t len;   /* bytes of whole records */
 };
 
 struct ho_spool {
@@ -40,62 +61,55 @@ struct ho_spool {
 	struct ho_spool_pos cursor;
 	uint64_t total;
 	uint64_t cut;
-	int dirty; /* appended since the last sync */
+	int dirty; /* written since the last fdatasync (fsync batch) */
 	int lock_fd;
 	int io_err_logged;
+	int64_t cursor_ms;  /* when the cursor file was last written (monotonic) */
+	int cursor_unsaved; /* the cursor moved since */
+	struct chunk tail[TAIL_CHUNKS];
+	size_t tail_first, tail_n; /* ring: oldest chunk, number in use */
+	uint8_t *rd;               /* file read block: rd_len bytes of segment rd_seg at rd_off */
+	uint64_t rd_seg, rd_off;
+	size_t rd_len;
 };
 
-/* ---- CRC32C (Castagnoli, reflected 0x82f63b78), byte-wise table ---- */
-static uint32_t crc_table[256];
-static int crc_ready;
-
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-		crc_table[i] = c;
-	}
-	__atomic_store_n(&crc_ready, 1, __ATOMIC_RELEASE);
-}
-
+/* ---- CRC32C (Castagnoli): lib/crc32c.c (SSE4.2 instruction when the CPU has it) ---- */
 uint32_t ho_crc32c(uint32_t crc, const void *buf, size_t len)
 {
-	if (!__atomic_load_n(&crc_ready, __ATOMIC_ACQUIRE))
-		crc_init(); /* idempotent: racing initialisers write the same table */
-	const uint8_t *p = buf;
-	crc = ~crc;
-	while (len--)
-		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
+	return lt_crc32c(crc, buf, len);
 }
 
 /* ---- record format ---- */
+static inline void be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Layout in spool.h; direct stores (per record). */
 void ho_spool_rec_header(uint8_t hdr[HO_SPOOL_HDR], const struct ho_spool_key *k,
                          const uint8_t *pdu, size_t len)
 {
-	struct lt_wire_wr w = lt_wire_wr_init(hdr, HO_SPOOL_HDR);
-	size_t idlen = k && k->has ? strnlen(k->iap, HO_SPOOL_ID_MAX) : 0;
-	uint8_t id[HO_SPOOL_ID_MAX] = {0};
-	if (idlen)
-		memcpy(id, k->iap, idlen);
-	lt_wire_put_u32(&w, HO_SPOOL_MAGIC);
-	lt_wire_put_u32(&w, (uint32_t)len);
-	lt_wire_put_u32(&w, 0); /* CRC, below */
-	lt_wire_put_u8(&w, k && k->has ? 1 : 0);
-	lt_wire_put_u8(&w, (uint8_t)idlen);
-	lt_wire_put_u16(&w, 0);
-	lt_wire_put(&w, id, sizeof id);
-	lt_wire_put_u64(&w, k && k->has ? k->epoch : 0);
-	static const uint8_t zero[16];
-	lt_wire_put(&w, k && k->has ? k->xid : zero, 16);
-	lt_wire_put_u32(&w, k && k->has ? k->seq : 0);
-	lt_wire_put_u32(&w, 0);
-	uint32_t crc = ho_crc32c(0, hdr + 12, HO_SPOOL_HDR - 12);
-	crc = ho_crc32c(crc, pdu, len);
-	struct lt_wire_wr c = lt_wire_wr_init(hdr + 8, 4);
-	lt_wire_put_u32(&c, crc);
+	int has = k && k->has;
+	size_t idlen = has ? strnlen(k->iap, HO_SPOOL_ID_MAX) : 0;
+	memset(hdr, 0, HO_SPOOL_HDR);
+	be32(hdr, HO_SPOOL_MAGIC);
+	be32(hdr + 4, (uint32_t)len);
+	if (has) {
+		hdr[12] = 1;
+		hdr[13] = (uint8_t)idlen;
+		memcpy(hdr + 16, k->iap, idlen);
+		be32(hdr + 32, (uint32_t)(k->epoch >> 32));
+		be32(hdr + 36, (uint32_t)k->epoch);
+		memcpy(hdr + 40, k->xid, 16);
+		be32(hdr + 56, k->seq);
+	}
+	if (pdu == hdr + HO_SPOOL_HDR) /* the record image in one piece (the spool's tail) */
+		be32(hdr + 8, ho_crc32c(0, hdr + 12, HO_SPOOL_HDR - 12 + len));
+	else
+		be32(hdr + 8, ho_crc32c(ho_crc32c(0, hdr + 12, HO_SPOOL_HDR - 12), pdu, len));
 }
 
 int ho_spool_rec_check(const uint8_t *buf, size_t avail, size_t *reclen, struct ho_spool_key *k,
@@ -198,7 +212,7 @@ static int add_seg(struct ho_spool *sp, uint64_t first, int fd)
 		sp->segs = ns;
 		sp->capsegs = nc;
 	}
-	sp->segs[sp->nsegs++] = (struct seg){first, 0, 0, fd};
+	sp->segs[sp->nsegs++] = (struct seg){first, 0, 0, 0, 0, fd};
 	return 0;
 }
 
@@ -435,6 +449,8 @@ struct ho_spool *ho_spool_open(const struct ho_spool_conf *c, ho_spool_key_fn ke
 			cur_found = 1;
 			cur_ok = ok;
 		}
+		s->written = s->bytes;
+		s->wrec = s->nrec;
 		sp->total += s->bytes;
 	}
 	if (sp->nsegs == 0 && open_new_seg(sp, crc == 0 ? cur.rec : 0) != 0) {
@@ -479,18 +495,25 @@ fail:
 	return NULL;
 }
 
+static void io_err(struct ho_spool *sp, const char *what);
+
 void ho_spool_close(struct ho_spool *sp)
 {
 	if (!sp)
 		return;
 	/* A successor may reopen the directory and acknowledge to the IAPs on its own sync:
-	 * what was appended here must be durable first. */
+	 * what was appended here must be in the file and durable first. */
 	if (sp->nsegs)
 		(void)ho_spool_sync(sp);
+	if (sp->cursor_unsaved && write_cursor(sp, &sp->cursor) != 0)
+		io_err(sp, "cannot write the cursor (confirmed records are sent again)");
 	for (size_t i = 0; i < sp->nsegs; i++)
 		if (sp->segs[i].fd >= 0)
 			close(sp->segs[i].fd);
 	free(sp->segs);
+	for (size_t i = 0; i < TAIL_CHUNKS; i++)
+		free(sp->tail[i].buf);
+	free(sp->rd);
 	if (sp->lock_fd >= 0)
 		close(sp->lock_fd); /* releases the flock */
 	free(sp);
@@ -503,48 +526,137 @@ static void io_err(struct ho_spool *sp, const char *what)
 	sp->io_err_logged = 1;
 }
 
-int ho_spool_append(struct ho_spool *sp, const struct ho_spool_key *k, const uint8_t *pdu,
-                    size_t len)
+static struct chunk *tail_newest(struct ho_spool *sp)
 {
-	if (len == 0 || len > HO_SPOOL_REC_MAX)
-		return -1;
+	return sp->tail_n ? &sp->tail[(sp->tail_first + sp->tail_n - 1) % TAIL_CHUNKS] : NULL;
+}
+
+/* Writes the appended bytes that are not in the file yet (all in the newest chunk) with one
+ * write(). On failure the file is cut back to its whole records and the bytes stay in memory
+ * for the next try. 0 or -1 (logged). */
+static int flush_tail(struct ho_spool *sp)
+{
 	struct seg *s = &sp->segs[sp->nsegs - 1];
-	if (s->bytes > 0 && s->bytes + HO_SPOOL_HDR + len > sp->seg_bytes) {
-		/* roll: the full segment is made durable before the next one starts */
-		if (sp->fsync != HO_FSYNC_NONE && fdatasync(s->fd) != 0) {
-			io_err(sp, "fdatasync");
+	if (s->written == s->bytes)
+		return 0;
+	struct chunk *c = tail_newest(sp);
+	if (!c || c->seg != s->first || c->off > s->written || c->off + c->len != s->bytes) {
+		errno = EINVAL; /* cannot happen: only the newest chunk holds unwritten bytes */
+		io_err(sp, "spool tail out of step");
+		return -1;
+	}
+	const uint8_t *p = c->buf + (s->written - c->off);
+	size_t left = (size_t)(s->bytes - s->written), done = 0;
+	while (done < left) {
+		ssize_t n = write(s->fd, p + done, left - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENOSPC;
+			io_err(sp, "write");
+			if (ftruncate(s->fd, (off_t)s->written) != 0)
+				io_err(sp, "truncate after a failed write");
 			return -1;
 		}
-		if (open_new_seg(sp, s->first + s->nrec) != 0)
-			return -1;
-		s = &sp->segs[sp->nsegs - 1];
+		done += (size_t)n;
 	}
-	uint8_t hdr[HO_SPOOL_HDR];
-	ho_spool_rec_header(hdr, k, pdu, len);
-	struct iovec iov[2] = {{hdr, sizeof hdr}, {(void *)(uintptr_t)pdu, len}};
-	ssize_t n = writev(s->fd, iov, 2);
-	if (n != (ssize_t)(sizeof hdr + len)) {
-		if (n >= 0)
-			errno = ENOSPC;
-		io_err(sp, "write");
-		if (ftruncate(s->fd, (off_t)s->bytes) != 0)
-			io_err(sp, "truncate after a failed write");
-		return -1;
-	}
-	if (sp->fsync == HO_FSYNC_ALWAYS && fdatasync(s->fd) != 0) {
-		io_err(sp, "fdatasync");
-		return -1;
-	}
-	s->bytes += (uint64_t)n;
-	s->nrec++;
-	sp->total += (uint64_t)n;
+	s->written = s->bytes;
+	s->wrec = s->nrec;
 	sp->dirty = sp->fsync == HO_FSYNC_BATCH;
 	sp->io_err_logged = 0;
 	return 0;
 }
 
+/* A new newest chunk for segment s at its end (the oldest chunk is reused once all are in
+ * use). The caller flushed the tail first. NULL when out of memory. */
+static struct chunk *tail_start(struct ho_spool *sp, const struct seg *s)
+{
+	struct chunk *c;
+	if (sp->tail_n < TAIL_CHUNKS) {
+		c = &sp->tail[(sp->tail_first + sp->tail_n) % TAIL_CHUNKS];
+		if (!c->buf && !(c->buf = malloc(TAIL_CHUNK)))
+			return NULL;
+		sp->tail_n++;
+	} else {
+		c = &sp->tail[sp->tail_first];
+		sp->tail_first = (sp->tail_first + 1) % TAIL_CHUNKS;
+	}
+	c->seg = s->first;
+	c->off = s->bytes;
+	c->len = 0;
+	return c;
+}
+
+int ho_spool_append(struct ho_spool *sp, const struct ho_spool_key *k, const uint8_t *pdu,
+                    size_t len)
+{
+	if (len == 0 || len > HO_SPOOL_REC_MAX)
+		return -1;
+	size_t rl = HO_SPOOL_HDR + len;
+	struct seg *s = &sp->segs[sp->nsegs - 1];
+	if (s->bytes > 0 && s->bytes + rl > sp->seg_bytes) {
+		/* roll: the full segment is in the file and durable before the next one starts */
+		if (flush_tail(sp) != 0)
+			return -1;
+		if (sp->fsync != HO_FSYNC_NONE && fdatasync(s->fd) != 0) {
+			io_err(sp, "fdatasync");
+			return -1;
+		}
+		sp->dirty = 0;
+		if (open_new_seg(sp, s->first + s->nrec) != 0)
+			return -1;
+		s = &sp->segs[sp->nsegs - 1];
+	}
+	struct chunk *c = tail_newest(sp);
+	if (!c || c->seg != s->first || c->off + c->len != s->bytes || c->len + rl > TAIL_CHUNK) {
+		if (flush_tail(sp) != 0)
+			return -1;
+		if (!(c = tail_start(sp, s))) {
+			errno = ENOMEM;
+			io_err(sp, "spool tail");
+			return -1;
+		}
+	}
+	uint8_t *img = c->buf + c->len;
+	memcpy(img + HO_SPOOL_HDR, pdu, len);
+	ho_spool_rec_header(img, k, img + HO_SPOOL_HDR, len);
+	c->len += rl;
+	s->bytes += rl;
+	s->nrec++;
+	sp->total += rl;
+	if (sp->fsync == HO_FSYNC_ALWAYS) {
+		/* one record at a time, durable before the call returns */
+		if (flush_tail(sp) != 0 || fdatasync(s->fd) != 0) {
+			if (s->written == s->bytes) {
+				io_err(sp, "fdatasync");
+				if (ftruncate(s->fd, (off_t)(s->bytes - rl)) != 0)
+					io_err(sp, "truncate after a failed fdatasync");
+			}
+			c->len -= rl;
+			s->bytes -= rl;
+			s->written = s->bytes;
+			s->nrec--;
+			s->wrec = s->nrec;
+			sp->total -= rl;
+			return -1;
+		}
+	} else if (c->len + HO_SPOOL_HDR + 1024 > TAIL_CHUNK) {
+		(void)flush_tail(
+		    sp); /* the chunk is full: into the file now (retried if it fails) */
+	}
+	return 0;
+}
+
+int ho_spool_flush(struct ho_spool *sp)
+{
+	return flush_tail(sp);
+}
+
 int ho_spool_sync(struct ho_spool *sp)
 {
+	if (flush_tail(sp) != 0)
+		return -1;
 	if (!sp->dirty)
 		return 0;
 	if (fdatasync(sp->segs[sp->nsegs - 1].fd) != 0) {
@@ -553,6 +665,12 @@ int ho_spool_sync(struct ho_spool *sp)
 	}
 	sp->dirty = 0;
 	return 0;
+}
+
+uint64_t ho_spool_unwritten(const struct ho_spool *sp)
+{
+	const struct seg *s = &sp->segs[sp->nsegs - 1];
+	return s->bytes - s->written;
 }
 
 /* Moves pos past the end of its segment onto the next one; pos into a deleted segment (cannot
@@ -573,33 +691,84 @@ static struct seg *normalize(struct ho_spool *sp, struct ho_spool_pos *pos, size
 	return s;
 }
 
-size_t ho_spool_read(struct ho_spool *sp, struct ho_spool_pos *pos, uint8_t *out, size_t cap,
-                     uint64_t max_recs, uint64_t *nrec)
+/* The record image at pos (in segment s) from the tail, or NULL when it is not there. */
+static const uint8_t *tail_find(const struct ho_spool *sp, const struct ho_spool_pos *pos)
+{
+	for (size_t i = sp->tail_n; i-- > 0;) {
+		const struct chunk *c = &sp->tail[(sp->tail_first + i) % TAIL_CHUNKS];
+		if (c->seg == pos->seg && pos->off >= c->off && pos->off < c->off + c->len)
+			return c->buf + (pos->off - c->off);
+	}
+	return NULL;
+}
+
+/* The record image at pos from the file, through the read block (at most READ_BUF bytes per
+ * pread). *len gets the payload length. NULL on a read error or a bad header (logged). */
+static const uint8_t *file_find(struct ho_spool *sp, const struct seg *s,
+                                const struct ho_spool_pos *pos, uint32_t *len)
+{
+	if (!sp->rd && !(sp->rd = malloc(READ_BUF))) {
+		errno = ENOMEM;
+		io_err(sp, "read");
+		return NULL;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		if (sp->rd_seg == s->first && pos->off >= sp->rd_off &&
+		    pos->off + HO_SPOOL_HDR <= sp->rd_off + sp->rd_len) {
+			const uint8_t *h = sp->rd + (pos->off - sp->rd_off);
+			struct lt_wire_rd r = lt_wire_rd_init(h, HO_SPOOL_HDR);
+			uint32_t magic = lt_wire_u32(&r);
+			*len = lt_wire_u32(&r);
+			if (magic != HO_SPOOL_MAGIC || *len == 0 || *len > HO_SPOOL_REC_MAX ||
+			    pos->off + HO_SPOOL_HDR + *len > s->written) {
+				/* written by us and checked at open: only outside tampering */
+				errno = EINVAL;
+				io_err(sp, "record header changed under us");
+				return NULL;
+			}
+			if (pos->off + HO_SPOOL_HDR + *len <= sp->rd_off + sp->rd_len)
+				return h;
+		}
+		if (pass)
+			break;
+		uint64_t want = s->written - pos->off;
+		if (want > READ_BUF)
+			want = READ_BUF;
+		ssize_t n = pread(s->fd, sp->rd, (size_t)want, (off_t)pos->off);
+		if (n < 0) {
+			sp->rd_len = 0;
+			io_err(sp, "read");
+			return NULL;
+		}
+		sp->rd_seg = s->first;
+		sp->rd_off = pos->off;
+		sp->rd_len = (size_t)n;
+	}
+	errno = EIO;
+	io_err(sp, "read (short)");
+	return NULL;
+}
+
+size_t ho_spool_read_ex(struct ho_spool *sp, struct ho_spool_pos *pos, uint8_t *out, size_t cap,
+                        uint64_t max_recs, uint64_t *nrec, int flush)
 {
 	size_t n = 0, idx;
 	*nrec = 0;
 	struct seg *s = normalize(sp, pos, &idx);
 	while (*nrec < max_recs && pos->off < s->bytes) {
-		uint8_t h[HO_SPOOL_HDR];
-		if (pread(s->fd, h, sizeof h, (off_t)pos->off) != (ssize_t)sizeof h) {
-			io_err(sp, "read");
-			break;
-		}
-		struct lt_wire_rd r = lt_wire_rd_init(h, sizeof h);
-		uint32_t magic = lt_wire_u32(&r), len = lt_wire_u32(&r);
-		if (magic != HO_SPOOL_MAGIC || len == 0 || len > HO_SPOOL_REC_MAX ||
-		    pos->off + HO_SPOOL_HDR + len > s->bytes) {
-			/* written by us and checked at open: only outside tampering gets here */
-			errno = EINVAL;
-			io_err(sp, "record header changed under us");
+		if (pos->off >= s->written && (!flush || flush_tail(sp) != 0))
+			break; /* only what is in the file is handed out (a crash keeps it) */
+		uint32_t len;
+		const uint8_t *img = tail_find(sp, pos);
+		if (img) {
+			len = (uint32_t)img[4] << 24 | (uint32_t)img[5] << 16 |
+			      (uint32_t)img[6] << 8 | img[7];
+		} else if (!(img = file_find(sp, s, pos, &len))) {
 			break;
 		}
 		if (n + len > cap)
 			break;
-		if (pread(s->fd, out + n, len, (off_t)(pos->off + HO_SPOOL_HDR)) != (ssize_t)len) {
-			io_err(sp, "read");
-			break;
-		}
+		memcpy(out + n, img + HO_SPOOL_HDR, len);
 		n += len;
 		pos->off += HO_SPOOL_HDR + len;
 		pos->rec++;
@@ -608,6 +777,18 @@ size_t ho_spool_read(struct ho_spool *sp, struct ho_spool_pos *pos, uint8_t *out
 			s = normalize(sp, pos, &idx);
 	}
 	return n;
+}
+
+size_t ho_spool_read(struct ho_spool *sp, struct ho_spool_pos *pos, uint8_t *out, size_t cap,
+                     uint64_t max_recs, uint64_t *nrec)
+{
+	return ho_spool_read_ex(sp, pos, out, cap, max_recs, nrec, 1);
+}
+
+struct ho_spool_pos ho_spool_written_end(const struct ho_spool *sp)
+{
+	const struct seg *s = &sp->segs[sp->nsegs - 1];
+	return (struct ho_spool_pos){s->first, s->written, s->first + s->wrec};
 }
 
 int ho_spool_confirm(struct ho_spool *sp, const struct ho_spool_pos *pos)
@@ -619,13 +800,24 @@ int ho_spool_confirm(struct ho_spool *sp, const struct ho_spool_pos *pos)
 	normalize(sp, &p, &idx);
 	if (p.seg == sp->cursor.seg && p.off == sp->cursor.off)
 		return 0;
-	if (write_cursor(sp, &p) != 0) {
-		io_err(sp, "cannot write the cursor");
-		return -1;
-	}
-	sp->cursor = p;
 	/* segments wholly before the cursor's segment are done */
 	size_t drop = idx;
+	/* The cursor file is rewritten (tmp, fsync, rename) at most every CURSOR_SAVE_MS while
+	 * confirmations stream in, before segments are deleted, and at close; in between the
+	 * confirmed position is kept in memory. A crash can then only resend what the LEA
+	 * confirmed in the last CURSOR_SAVE_MS (the LEA drops duplicates), never lose. */
+	int64_t now = lt_now_ms();
+	if (drop || now - sp->cursor_ms >= CURSOR_SAVE_MS) {
+		if (write_cursor(sp, &p) != 0) {
+			io_err(sp, "cannot write the cursor");
+			return -1;
+		}
+		sp->cursor_ms = now;
+		sp->cursor_unsaved = 0;
+	} else {
+		sp->cursor_unsaved = 1;
+	}
+	sp->cursor = p;
 	for (size_t i = 0; i < drop; i++) {
 		char path[1300];
 		seg_path(sp, sp->segs[i].first, path, sizeof path);

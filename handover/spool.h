@@ -62,18 +62,34 @@ struct ho_spool *ho_spool_open(const struct ho_spool_conf *c, ho_spool_key_fn ke
                                char *err, size_t errlen);
 void ho_spool_close(struct ho_spool *sp);
 
-/* Appends one record (written at once; fdatasync'd when fsync is "always"). 0 or -1 (logged;
- * nothing of the record stays in the file). */
+/* Appends one record. It goes into the in-memory tail (the newest records, up to 1 MiB) and
+ * reaches the file with the records around it in one write(): when the tail's chunk (256 KiB)
+ * is full, at ho_spool_flush/ho_spool_sync, or when a reader reaches it. With fsync "always"
+ * it is written and fdatasync'd before the call returns. 0 or -1 (logged; the record is not
+ * taken; with "always" nothing of it stays in the file). */
 int ho_spool_append(struct ho_spool *sp, const struct ho_spool_key *k, const uint8_t *pdu,
                     size_t len);
-/* Makes every appended record durable (fdatasync) unless fsync is "none". 0 or -1 (logged). */
+/* Writes every appended record to the file (the page cache: a process crash keeps it). 0 or -1
+ * (logged; the records stay in memory and the next flush tries again). */
+int ho_spool_flush(struct ho_spool *sp);
+/* ho_spool_flush, then makes every record durable (fdatasync) unless fsync is "none".
+ * 0 or -1 (logged). */
 int ho_spool_sync(struct ho_spool *sp);
+/* Bytes appended but not written to the file yet. */
+uint64_t ho_spool_unwritten(const struct ho_spool *sp);
+/* The end of what is in the file (ho_spool_end once nothing is unwritten). */
+struct ho_spool_pos ho_spool_written_end(const struct ho_spool *sp);
 
 /* Copies the PS-PDU bytes of whole records from *pos on into out (at most cap bytes, at most
- * max_recs records) and advances *pos. Returns the byte count (0: nothing more, or a read
- * error, logged), *nrec the record count. */
+ * max_recs records) and advances *pos. Records are taken from the in-memory tail while the
+ * reader keeps up, else from the file (large reads). Only records in the file are handed out
+ * (a crash keeps them): ho_spool_read first writes the unwritten ones when it reaches them,
+ * ho_spool_read_ex only when flush != 0 (0: stops at ho_spool_written_end). Returns the byte
+ * count (0: nothing more, or a read error, logged), *nrec the record count. */
 size_t ho_spool_read(struct ho_spool *sp, struct ho_spool_pos *pos, uint8_t *out, size_t cap,
                      uint64_t max_recs, uint64_t *nrec);
+size_t ho_spool_read_ex(struct ho_spool *sp, struct ho_spool_pos *pos, uint8_t *out, size_t cap,
+                        uint64_t max_recs, uint64_t *nrec, int flush);
 /* Everything before pos is confirmed: persists the cursor and deletes the segments wholly
  * before it. 0 or -1 (logged; the old cursor stays, so records are resent, not lost). */
 int ho_spool_confirm(struct ho_spool *sp, const struct ho_spool_pos *pos);
@@ -85,7 +101,7 @@ struct ho_spool_pos ho_spool_end(const struct ho_spool *sp);
 uint64_t ho_spool_bytes(const struct ho_spool *sp); /* bytes of all segment files */
 uint64_t ho_spool_cut(const struct ho_spool *sp);   /* bytes cut off at open (crash tails) */
 
-/* CRC32C (Castagnoli), table-driven; crc = 0 to start. */
+/* CRC32C (Castagnoli), lib/crc32c.h (SSE4.2 when available, else a table); crc = 0 to start. */
 uint32_t ho_crc32c(uint32_t crc, const void *buf, size_t len);
 
 /* Checks one record image at buf (avail bytes): 0 and *reclen (header + payload) when it is a

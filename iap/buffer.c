@@ -481,6 +481,11 @@ void iap_buf_unsend_all(struct iap_buf *b)
 	b->unsent = b->head;
 }
 
+int iap_buf_has_unsent(const struct iap_buf *b)
+{
+	return b->unsent != NULL || b->ndisk > 0;
+}
+
 int iap_buf_empty(const struct iap_buf *b)
 {
 	return !b->head && b->ndisk == 0;

@@ -28,10 +28,14 @@ struct iap_stats {
 	uint64_t reconnects;     /* X2/X3 or tasking connections made again after a loss */
 	uint64_t resent;         /* batches sent again after a reconnect */
 	uint64_t confirmed;      /* batches the mediator confirmed (keep-alive ack) */
+	uint64_t input_ns;       /* -r: wall time of the read loop, from reading the first packet
+	                          * to the end of the file (not the connection set-up before it
+	                          * nor the wait for the last ack after it); 0 with -i */
+	uint64_t input_cpu_ns;   /* -r: CPU time (user + system, all threads) of that loop */
 };
 
 /* Formats "packets_read=N matched=N ... truncated=N dropped=N reconnects=N resent=N
- * confirmed=N" (no newline) into buf. */
+ * confirmed=N input_ns=N input_cpu_ns=N" (no newline) into buf. */
 void iap_stats_format(const struct iap_stats *s, char *buf, size_t len);
 
 /* ---- link layers (link.c): pure functions, no allocation ---- */
@@ -58,6 +62,26 @@ int iap_link_supported(int linktype);
  * *out filled, or one of the negative IAP_LINK_* codes. Never reads outside frame[0..caplen). */
 int iap_link_decode(int linktype, const uint8_t *frame, size_t caplen, struct iap_ip *out);
 
+/* Ethernet II carrying IPv4 with a well-formed header (the bulk of most captures), decoded
+ * inline: for such a frame exactly what iap_link_decode returns (the same checks: version 4,
+ * IHL >= 20 bytes, 20 bytes captured, total length >= IHL). 1 with *ip set, or 0 when the frame
+ * is anything else (then iap_link_decode decides). tests/unit/test_iap_link.c compares both. */
+static inline int iap_link_fast_ether_v4(int linktype, const uint8_t *f, size_t caplen,
+                                         struct iap_ip *ip)
+{
+	if (linktype != 1 /* DLT_EN10MB */ || caplen < 14 + 20 || f[12] != 0x08 || f[13] != 0x00)
+		return 0;
+	unsigned v = f[14], ihl = (v & 0x0fu) * 4;
+	size_t total = (size_t)f[16] << 8 | f[17], avail = caplen - 14;
+	if ((v >> 4) != 4 || ihl < 20 || total < ihl)
+		return 0;
+	ip->off = 14;
+	ip->family = 4;
+	ip->cut = total > avail;
+	ip->len = ip->cut ? avail : total;
+	return 1;
+}
+
 /* Header facts of an IP packet (for matching and X2). */
 struct iap_pkt_facts {
 	int family;               /* 4 or 6 */
@@ -72,8 +96,11 @@ struct iap_pkt_facts {
 int iap_ip_facts(const uint8_t *ip, size_t len, struct iap_pkt_facts *f);
 
 /* ---- target matching (targets.c) ----
- * A table built from one task snapshot. Lookup cost is independent of the number of targets:
- * one hash probe per prefix length in use, per address (at most 33 for IPv4, 129 for IPv6). */
+ * A table built from one task snapshot. Lookup cost is independent of the number of targets and
+ * of the prefix lengths in use: per address, one read of a 65,536-entry direct table (first 16
+ * bits), then one compressed-node read per further 8 bits only while the address shares the
+ * prefix of a longer target (a leaf-pushed multibit trie whose leaves name a precomputed set of
+ * tasks). */
 struct iap_targets;
 
 struct iap_match {
@@ -89,8 +116,15 @@ struct iap_targets *iap_targets_new_take(struct lt_task *tasks, size_t ntasks, c
 void iap_targets_free(struct iap_targets *t);
 size_t iap_targets_ntasks(const struct iap_targets *t);
 const struct lt_task *iap_targets_task(const struct iap_targets *t, size_t i);
-/* Number of distinct (family, prefix length) hash tables in use: the probe bound per address. */
+/* Number of distinct prefix lengths in use for a family (informational: the lookup cost does not
+ * depend on it). */
 size_t iap_targets_nlengths(const struct iap_targets *t, int family);
+/* Bytes held by the lookup structure (direct tables, nodes, task sets). */
+size_t iap_targets_memory(const struct iap_targets *t);
+/* 1 when src or dst is covered by some target of any task (ignoring windows), else 0: the
+ * per-packet pre-check that lets a non-matching packet skip everything else. */
+int iap_targets_any(const struct iap_targets *t, int family, const uint8_t *src,
+                    const uint8_t *dst);
 /* Matches a packet (family 4 or 6, addresses as in iap_pkt_facts) at time of interception
  * when_sec against the tasks whose window [start, end) holds it. Writes one entry per matched
  * task into out (room for iap_targets_ntasks() entries; no particular order) and returns their
@@ -192,6 +226,8 @@ void iap_buf_pop(struct iap_buf *b);
 /* After a reconnect: every held batch is to be sent again, oldest first. */
 void iap_buf_unsend_all(struct iap_buf *b);
 int iap_buf_empty(const struct iap_buf *b);
+/* 1 when a held batch was not sent on the current connection yet (in memory or on disk). */
+int iap_buf_has_unsent(const struct iap_buf *b);
 void iap_buf_usage(const struct iap_buf *b, struct iap_buf_usage *u);
 
 /* A disk record in plain form (data points into the parsed buffer). */
@@ -212,15 +248,19 @@ uint32_t iap_crc32c(const uint8_t *p, size_t n);
 /* ---- X2/X3 uplink (uplink.c) ----
  * Survives its connections: PDUs are encoded into an open batch; a batch is closed after a
  * packet once it holds IAP_BATCH_BYTES (or after IAP_FLUSH_IDLE_MS of quiet) and moves to the
- * store (buffer.c). Each batch is sent followed by a keep-alive; the mediator's ack of that
- * keep-alive (same sequence number) confirms the batch, which is then released. After a
- * reconnect every held batch is sent again, in order, before newer ones. */
-#define IAP_BATCH_BYTES 65536       /* a batch is closed once it holds this much */
-#define IAP_FLUSH_IDLE_MS 50        /* a partial batch is closed after this much quiet */
-#define IAP_KEEPALIVE_IDLE_MS 10000 /* keep-alive after this long without sending */
-#define IAP_KEEPALIVE_WAIT_MS 10000 /* its ack must come within this */
-#define IAP_BATCH_ACK_MS 30000      /* the oldest sent batch's ack must come within this */
-#define IAP_INFLIGHT_MAX (4u << 20) /* sent and unconfirmed bytes on one connection */
+ * store (buffer.c). Batches are sent back to back and a keep-alive follows every
+ * IAP_KEEPALIVE_BYTES of them, and the last batch sent within IAP_KEEPALIVE_LAG_MS (at once when
+ * the input paused or ended, or half the in-flight bound is used); the mediator's ack of that
+ * keep-alive (same sequence number) confirms every batch sent before it, which is then
+ * released. After a reconnect every held batch is sent again, in order, before newer ones. */
+#define IAP_BATCH_BYTES 65536            /* a batch is closed once it holds this much */
+#define IAP_FLUSH_IDLE_MS 50             /* a partial batch is closed after this much quiet */
+#define IAP_KEEPALIVE_IDLE_MS 10000      /* keep-alive after this long without sending */
+#define IAP_KEEPALIVE_WAIT_MS 10000      /* its ack must come within this */
+#define IAP_BATCH_ACK_MS 30000           /* the oldest sent batch's ack must come within this */
+#define IAP_INFLIGHT_MAX (4u << 20)      /* sent and unconfirmed bytes on one connection */
+#define IAP_KEEPALIVE_BYTES (512u << 10) /* a keep-alive after this many bytes of batches */
+#define IAP_KEEPALIVE_LAG_MS 20          /* and at the latest this long after a batch was sent */
 
 struct iap_uplink;
 
@@ -246,13 +286,30 @@ int iap_uplink_connected(const struct iap_uplink *u);
 int iap_uplink_fd(const struct iap_uplink *u); /* -1 when not connected */
 /* Packet index (1-based, counted from the start of the input) of the PDUs that follow. */
 void iap_uplink_begin_packet(struct iap_uplink *u, uint64_t pkt);
+/* A packet that yields no PDU: begin and end in one (nothing to close). */
+void iap_uplink_skip_packet(struct iap_uplink *u, uint64_t pkt);
 /* Ends the packet: closes the batch when it reached IAP_BATCH_BYTES and the store has room. */
 void iap_uplink_end_packet(struct iap_uplink *u);
+/* Batches closed into the store so far (a change means one is ready to be sent). */
+uint64_t iap_uplink_batches(const struct iap_uplink *u);
 /* 1 when another packet may be processed (the open batch is not waiting for room). */
 int iap_uplink_room(struct iap_uplink *u);
 /* Queues an X3 PDU (format 5/6 from family) with the IP packet as payload. 0, -1 (no memory). */
 int iap_uplink_x3(struct iap_uplink *u, const struct lt_task *task, uint32_t seq, int direction,
                   int family, uint32_t ts_sec, uint32_t ts_nsec, const uint8_t *ip, size_t len);
+/* The fields of an X3 PDU as lawtap-iap sends it: attributes 7 (ipid), 8, 9 and 65280. */
+struct iap_x3_fields {
+	uint8_t xid[16];
+	uint64_t correlation;  /* the CIN */
+	int direction, family; /* family 4 or 6: payload format 5 or 6 */
+	char ipid[9];          /* 1..8 characters, NUL-terminated */
+	uint32_t seq, ts_sec, ts_nsec;
+	uint64_t epoch;
+};
+/* Encodes that X3 PDU with the IP packet ip[0..len) as payload into out: byte for byte what
+ * lt_x2x3_encode writes for the same PDU. Bytes written, or LT_X2X3_E_SPACE, _TOOBIG, _BADHDR. */
+long iap_x3_encode_fast(const struct iap_x3_fields *x, const uint8_t *ip, size_t len, uint8_t *out,
+                        size_t cap);
 /* Queues an X2 PDU (format 4, no payload) carrying the header facts. 0, -1 (no memory). */
 int iap_uplink_x2(struct iap_uplink *u, const struct lt_task *task, uint32_t seq, int direction,
                   uint32_t ts_sec, uint32_t ts_nsec, const struct iap_pkt_facts *f);
@@ -271,6 +328,9 @@ int iap_uplink_idle(struct iap_uplink *u);
  * its ack came. 0 or -1 (connection failed, detached). */
 int iap_uplink_probe(struct iap_uplink *u);
 int iap_uplink_probe_acked(const struct iap_uplink *u);
+/* 1 when, on the current connection, a keep-alive was sent after every batch and PDU and the
+ * newest keep-alive sent was acknowledged (then a probe would add nothing). */
+int iap_uplink_all_acked(const struct iap_uplink *u);
 /* Packets up to which every PDU was confirmed (0 = none): all packets <= it are safe. */
 uint64_t iap_uplink_confirmed_pkts(struct iap_uplink *u);
 void iap_uplink_usage(const struct iap_uplink *u, struct iap_buf_usage *out);
@@ -318,10 +378,51 @@ long iap_tls_read(SSL *ssl, void *buf, size_t len, int timeout_ms, char *why, si
  * with the reason in why. */
 int iap_tls_write(SSL *ssl, const void *buf, size_t len, int timeout_ms, char *why, size_t whylen);
 
+/* ---- connecting to the mediator without blocking (dial.c) ---- */
+struct addrinfo;
+struct pollfd;
+struct iap_dial {
+	SSL_CTX *ctx;
+	const char *hostport, *what; /* "mediator" or "tasking", for log lines */
+	int timeout_ms, state, fd, events;
+	int64_t deadline_ms;
+	struct addrinfo *res, *ai;
+	SSL *ssl;
+};
+void iap_dial_init(struct iap_dial *d, SSL_CTX *ctx, const char *hostport, const char *what,
+                   int timeout_ms);
+/* Starts an attempt (resolve, non-blocking connect): 0 under way, -1 failed (logged). */
+int iap_dial_start(struct iap_dial *d, int64_t now_ms);
+/* Advances the attempt as far as the socket allows now, never waiting: 1 done (*out: the TLS
+ * session, blocking socket, peer of the mediator role), 0 still under way, -1 failed or past
+ * its deadline (logged, "<what> link <host:port>: <reason>"; the attempt is over). */
+int iap_dial_step(struct iap_dial *d, int64_t now_ms, SSL **out);
+/* 1 with p set to the descriptor and events the attempt waits for, 0 when none is under way. */
+int iap_dial_pollfd(const struct iap_dial *d, struct pollfd *p);
+int iap_dial_active(const struct iap_dial *d);
+void iap_dial_abort(struct iap_dial *d);
+
 /* ---- capture (capture.c) ---- */
-/* Opens a pcap/pcapng file with nanosecond time stamps. NULL on failure, err names the file and
- * libpcap's reason, or the unsupported link type (name and number). */
+/* Opens a pcap/pcapng file with nanosecond time stamps, read through a 1 MiB stdio buffer.
+ * NULL on failure, err names the file and libpcap's reason, or the unsupported link type (name
+ * and number). Close it with iap_capture_close. */
 pcap_t *iap_capture_open_file(const char *path, char *err, size_t errlen);
+/* Closes a handle of iap_capture_open_file or _open_live (and frees a file's buffer). NULL ok. */
+void iap_capture_close(pcap_t *p);
+
+/* A zero-copy reader for classic pcap files (pcapfile.c): after libpcap opened and checked the
+ * file as p, records are read from fd (p's own descriptor: fileno(pcap_file(p))) in 1 MiB
+ * blocks and handed out as pointers into the block. Same results, checks and error texts as
+ * pcap_next_ex on p. NULL when the file is not classic pcap 2.4 (pcapng, older versions): then
+ * read it with pcap_next_ex. */
+struct iap_pcapfile;
+struct iap_pcapfile *iap_pcapfile_open(pcap_t *p, int fd);
+/* As pcap_next_ex: 1 with *h and *data (valid until the next call), PCAP_ERROR_BREAK at the end
+ * of the file, PCAP_ERROR with the reason in iap_pcapfile_geterr. */
+int iap_pcapfile_next(struct iap_pcapfile *f, struct pcap_pkthdr **h, const u_char **data);
+const char *iap_pcapfile_geterr(const struct iap_pcapfile *f);
+void iap_pcapfile_close(struct iap_pcapfile *f); /* does not close fd */
+void iap_pcapfile_close(struct iap_pcapfile *f); /* does not close fd */
 /* Opens a live interface (needs root or CAP_NET_RAW), snap length snaplen, promiscuous,
  * nanosecond time stamps when the platform has them, non-blocking. NULL with err. */
 pcap_t *iap_capture_open_live(const char *iface, int snaplen, char *err, size_t errlen);

@@ -18,11 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CONNECT_TIMEOUT_MS 5000
-#define BATCH_PACKETS 256     /* -r: poll the links after this many packets */
-#define RECONNECT_BASE_MS 100 /* capped full-jitter backoff between connection attempts */
+#define BATCH_PACKETS 1024         /* -r: poll the links after this many packets (or a batch) */
+#define FILE_BUFFER_MEM (8u << 20) /* -r: default --buffer-mem (the file is the buffer) */
+#define RECONNECT_BASE_MS 100      /* capped full-jitter backoff between connection attempts */
 #define RECONNECT_CAP_MS 5000
 #define RESUME_SAVE_MS 500   /* --resume: state written at most this often (and at exit) */
 #define DROP_LOG_MS 10000    /* -i: buffer-full drops are logged at most this often */
@@ -40,7 +42,7 @@ struct opts {
 	const char *file, *iface, *mediator, *tasking, *ca, *cert, *key, *user, *keylog, *stats;
 	const char *buffer_dir, *resume;
 	uint64_t buffer_mem, buffer_max;
-	int snaplen, verbose, pace, keep_times;
+	int buffer_mem_set, snaplen, verbose, pace, keep_times;
 	double speed;
 };
 
@@ -53,8 +55,8 @@ static void usage(FILE *f)
 	        "                  [--keylog FILE] [--stats FILE] [--buffer-mem BYTES]\n"
 	        "                  [--buffer-dir DIR] [--buffer-max BYTES] [--resume STATE]\n"
 	        "                  [--pace [--speed X] [--keep-times]] [-v]\n"
-	        "  BYTES may end in k, M or G (binary). Defaults: --buffer-mem 64M, --buffer-max "
-	        "1G.\n");
+	        "  BYTES may end in k, M or G (binary). Defaults: --buffer-mem 64M (8M with -r),\n"
+	        "  --buffer-max 1G.\n");
 }
 
 __attribute__((format(printf, 1, 2))) static _Noreturn void usage_error(const char *fmt, ...)
@@ -183,6 +185,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			if (parse_size(optarg, &o->buffer_mem) != 0 || o->buffer_mem < (1u << 20))
 				usage_error("--buffer-mem %s: expected a size of at least 1M",
 				            optarg);
+			o->buffer_mem_set = 1;
 			break;
 		case O_BMAX:
 			if (parse_size(optarg, &o->buffer_max) != 0 || o->buffer_max < (1u << 20))
@@ -241,6 +244,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		usage_error("--speed and --keep-times go with --pace");
 	if (o->file && strchr(o->file, '\n'))
 		usage_error("-r: the path must not hold a newline");
+	/* -r: the file waits (back-pressure), so reading far ahead of the mediator buys nothing
+	 * and only costs memory: twice the in-flight bound is held by default. */
+	if (o->file && !o->buffer_mem_set)
+		o->buffer_mem = FILE_BUFFER_MEM;
 	const char *req[][2] = {{"--mediator", o->mediator},
 	                        {"--tasking", o->tasking},
 	                        {"--ca", o->ca},
@@ -257,22 +264,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		usage_error("--tasking: %s", err);
 }
 
-/* TCP + TLS to a peer that must hold the mediator role. */
-static SSL *connect_mediator(SSL_CTX *ctx, const char *hostport, const char *what)
-{
-	char why[256];
-	int fd = lt_tcp_connect(hostport, CONNECT_TIMEOUT_MS, why, sizeof why);
-	if (fd < 0) {
-		lt_err("%s link %s: %s", what, hostport, why);
-		return NULL;
-	}
-	SSL *ssl = lt_tls_connect(ctx, fd, LT_ROLE_MEDIATOR, CONNECT_TIMEOUT_MS, why, sizeof why);
-	if (!ssl) {
-		lt_err("%s link %s: %s", what, hostport, why);
-		close(fd);
-	}
-	return ssl;
-}
+struct run;
+static int connect_both(struct run *r, SSL **ts, SSL **us);
 
 /* A link to the mediator that comes back: capped full-jitter backoff between attempts. */
 struct relink {
@@ -291,11 +284,13 @@ static void relink_failed(struct relink *l, int64_t now)
 struct run {
 	struct opts o;
 	pcap_t *pcap;
+	struct iap_pcapfile *pf; /* -r with a classic pcap file: the zero-copy reader */
 	SSL_CTX *tls;
 	char iap_id[64];
 	struct iap_tasking *tasking;
 	struct iap_uplink *uplink;
 	struct relink tlink, ulink;
+	struct iap_dial tdial, udial; /* reconnect attempts under way (non-blocking) */
 	struct iap_ctx ctx;
 	struct iap_stats stats;
 	struct iap_resume res;
@@ -374,34 +369,44 @@ static int poll_tasking(struct run *r, int timeout_ms)
 	return 1;
 }
 
-/* Makes the links that are down again when their backoff has passed. */
+/* Makes the links that are down again when their backoff has passed. An attempt never
+ * blocks: it starts, then advances a step per call as its socket allows (iap/dial.c), so a
+ * live capture keeps being read while the mediator is away. */
 static void reconnect(struct run *r)
 {
 	char err[512];
 	int64_t now = lt_now_ms();
-	if (!r->tasking && now >= r->tlink.next_ms) {
-		SSL *ts = connect_mediator(r->tls, r->o.tasking, "tasking");
-		if (ts && (r->tasking = iap_tasking_new_take(ts, r->iap_id, err, sizeof err))) {
+	SSL *ssl;
+	if (!r->tasking) {
+		if (!iap_dial_active(&r->tdial) && now >= r->tlink.next_ms &&
+		    iap_dial_start(&r->tdial, now) != 0)
+			relink_failed(&r->tlink, now);
+		int rc = iap_dial_active(&r->tdial) ? iap_dial_step(&r->tdial, now, &ssl) : 0;
+		if (rc == 1 &&
+		    (r->tasking = iap_tasking_new_take(ssl, r->iap_id, err, sizeof err))) {
 			lt_info("tasking link %s: connected again", r->o.tasking);
 			r->tlink.attempt = 0;
 			r->stats.reconnects++;
-		} else {
-			if (ts)
+		} else if (rc != 0) {
+			if (rc == 1)
 				lt_err("tasking link %s: %s", r->o.tasking, err);
 			relink_failed(&r->tlink, lt_now_ms());
 		}
 	}
 	now = lt_now_ms();
-	if (!iap_uplink_connected(r->uplink) && now >= r->ulink.next_ms) {
-		SSL *us = connect_mediator(r->tls, r->o.mediator, "mediator");
-		if (us && iap_uplink_attach_take(r->uplink, us) == 0) {
+	if (!iap_uplink_connected(r->uplink)) {
+		if (!iap_dial_active(&r->udial) && now >= r->ulink.next_ms &&
+		    iap_dial_start(&r->udial, now) != 0)
+			relink_failed(&r->ulink, now);
+		int rc = iap_dial_active(&r->udial) ? iap_dial_step(&r->udial, now, &ssl) : 0;
+		if (rc == 1 && iap_uplink_attach_take(r->uplink, ssl) == 0) {
 			struct iap_buf_usage bu;
 			iap_uplink_usage(r->uplink, &bu);
 			lt_info("mediator link %s: connected again, resending %zu batch(es) first",
 			        r->o.mediator, bu.mem_batches + bu.disk_batches);
 			r->ulink.attempt = 0;
 			r->stats.reconnects++;
-		} else {
+		} else if (rc != 0) {
 			relink_failed(&r->ulink, lt_now_ms());
 		}
 	}
@@ -419,9 +424,7 @@ static void service(struct run *r, int timeout_ms, int extra_fd)
 		t = (int)(r->tlink.next_ms - now);
 	if (!iap_uplink_connected(r->uplink) && r->ulink.next_ms - now < t)
 		t = (int)(r->ulink.next_ms - now);
-	if (t < 0)
-		t = 0;
-	struct pollfd pfd[3];
+	struct pollfd pfd[5];
 	nfds_t n = 0;
 	if (extra_fd >= 0)
 		pfd[n++] = (struct pollfd){.fd = extra_fd, .events = POLLIN};
@@ -429,8 +432,20 @@ static void service(struct run *r, int timeout_ms, int extra_fd)
 		pfd[n++] = (struct pollfd){.fd = iap_tasking_fd(r->tasking), .events = POLLIN};
 	if (iap_uplink_connected(r->uplink))
 		pfd[n++] = (struct pollfd){.fd = iap_uplink_fd(r->uplink), .events = POLLIN};
+	/* Attempts under way: woken by their sockets, and at their deadlines at the latest. */
+	struct iap_dial *dials[2] = {&r->tdial, &r->udial};
+	for (int i = 0; i < 2; i++)
+		if (iap_dial_pollfd(dials[i], &pfd[n])) {
+			n++;
+			if (dials[i]->deadline_ms - now < t)
+				t = (int)(dials[i]->deadline_ms - now);
+		}
+	if (t < 0)
+		t = 0;
 	if (t > 0 && poll(pfd, n, t) < 0 && errno != EINTR)
 		lt_err("poll: %s", strerror(errno));
+	if (iap_dial_active(&r->tdial) || iap_dial_active(&r->udial))
+		reconnect(r);
 	(void)poll_tasking(r, 0);
 	int was_up = iap_uplink_connected(r->uplink);
 	if (iap_uplink_tick(r->uplink, lt_now_ms(), 1) != 0 && was_up)
@@ -458,6 +473,10 @@ static int finish(struct run *r, int64_t deadline_ms)
 		if (iap_uplink_idle(r->uplink)) {
 			if (probed && iap_uplink_probe_acked(r->uplink))
 				return 0;
+			/* The keep-alive that followed the last batch was answered: it is the
+			 * last keep-alive, no probe needed. */
+			if (!probed && iap_uplink_all_acked(r->uplink))
+				return 0;
 			if (!probed && iap_uplink_connected(r->uplink)) {
 				probed = iap_uplink_probe(r->uplink) == 0;
 				if (!probed)
@@ -478,13 +497,24 @@ static int finish(struct run *r, int64_t deadline_ms)
 	return -1;
 }
 
+/* -r: the next packet of the file (iap_pcapfile_next or pcap_next_ex, same results). */
+static int next_packet(struct run *r, struct pcap_pkthdr **h, const u_char **data)
+{
+	return r->pf ? iap_pcapfile_next(r->pf, h, data) : pcap_next_ex(r->pcap, h, data);
+}
+
+static const char *read_error(struct run *r)
+{
+	return r->pf ? iap_pcapfile_geterr(r->pf) : pcap_geterr(r->pcap);
+}
+
 /* --resume: skips the packets the state says were confirmed. 0 or -1. */
 static int skip_confirmed(struct run *r)
 {
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	for (uint64_t i = 0; i < r->res.packets; i++) {
-		if (pcap_next_ex(r->pcap, &h, &data) != 1) {
+		if (next_packet(r, &h, &data) != 1) {
 			lt_err("%s: the resume state says %llu packets were sent, the file ends "
 			       "at %llu",
 			       r->o.file, (unsigned long long)r->res.packets,
@@ -501,28 +531,39 @@ static int skip_confirmed(struct run *r)
 	return 0;
 }
 
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static int run_file(struct run *r)
 {
 	struct pcap_pkthdr *h;
 	const u_char *data;
-	uint64_t n = 0;
+	uint64_t n = 0, batches = iap_uplink_batches(r->uplink);
 	int64_t start_ms = 0, first_ns = 0;
 	if (skip_confirmed(r) != 0)
 		return -3;
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	for (;;) {
 		if (stop_flag) {
 			lt_err("%s: interrupted after packet %llu", r->o.file,
 			       (unsigned long long)r->ctx.pkt);
 			return -1;
 		}
-		int rc = pcap_next_ex(r->pcap, &h, &data);
-		if (rc == PCAP_ERROR_BREAK)
+		int rc = next_packet(r, &h, &data);
+		if (rc == PCAP_ERROR_BREAK) {
+			r->stats.input_ns = clock_ns(CLOCK_MONOTONIC) - t0;
+			r->stats.input_cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - c0;
 			return 0;
+		}
 		if (rc != 1) {
 			/* Finish what was read before the cut, then report it. */
 			char msg[PCAP_ERRBUF_SIZE + 256];
 			snprintf(msg, sizeof msg, "%s: packet %llu: %s", r->o.file,
-			         (unsigned long long)r->ctx.pkt + 1, pcap_geterr(r->pcap));
+			         (unsigned long long)r->ctx.pkt + 1, read_error(r));
 			if (finish(r, -1) == 0)
 				lt_err("%s (everything before it was sent)", msg);
 			else
@@ -556,8 +597,13 @@ static int run_file(struct run *r)
 		n++;
 		if (iap_process_frame(&r->ctx, h, data) != 0)
 			return -1;
-		if (n % BATCH_PACKETS == 0)
+		/* The links get a turn every BATCH_PACKETS packets and whenever a batch was
+		 * closed (so it goes out at once); no clock or system call per packet. */
+		if ((n & 63) == 0 &&
+		    (n % BATCH_PACKETS == 0 || iap_uplink_batches(r->uplink) != batches)) {
 			service(r, 0, -1);
+			batches = iap_uplink_batches(r->uplink);
+		}
 	}
 }
 
@@ -658,6 +704,37 @@ static int setup_resume(struct run *r)
 	return 0;
 }
 
+/* At start: the tasking and the X2/X3 connection, made side by side (each within
+ * CONNECT_TIMEOUT_MS). 0 with both, or -1 when either failed (logged: "<what> link <host:port>:
+ * <reason>"). */
+static int connect_both(struct run *r, SSL **ts, SSL **us)
+{
+	struct iap_dial *d[2] = {&r->tdial, &r->udial};
+	SSL **out[2] = {ts, us};
+	int state[2]; /* 0 under way, 1 done, -1 failed */
+	for (int i = 0; i < 2; i++)
+		state[i] = iap_dial_start(d[i], lt_now_ms()) == 0 ? 0 : -1;
+	while (!stop_flag && (state[0] == 0 || state[1] == 0)) {
+		struct pollfd pfd[2];
+		nfds_t n = 0;
+		int64_t now = lt_now_ms(), t = CONNECT_TIMEOUT_MS;
+		for (int i = 0; i < 2; i++)
+			if (state[i] == 0 && iap_dial_pollfd(d[i], &pfd[n])) {
+				n++;
+				if (d[i]->deadline_ms - now < t)
+					t = d[i]->deadline_ms - now;
+			}
+		if (n && t > 0 && poll(pfd, n, (int)t) < 0 && errno != EINTR)
+			lt_err("poll: %s", strerror(errno));
+		for (int i = 0; i < 2; i++)
+			if (state[i] == 0)
+				state[i] = iap_dial_step(d[i], lt_now_ms(), out[i]);
+	}
+	iap_dial_abort(&r->tdial);
+	iap_dial_abort(&r->udial);
+	return state[0] == 1 && state[1] == 1 ? 0 : -1;
+}
+
 static int setup(struct run *r, FILE **statsf)
 {
 	char err[512];
@@ -672,6 +749,8 @@ static int setup(struct run *r, FILE **statsf)
 		lt_err("%s", err);
 		return 2;
 	}
+	if (o->file)
+		r->pf = iap_pcapfile_open(r->pcap, fileno(pcap_file(r->pcap)));
 	r->ctx.linktype = pcap_datalink(r->pcap);
 	r->ctx.ts_nano = pcap_get_tstamp_precision(r->pcap) == PCAP_TSTAMP_PRECISION_NANO;
 	r->ctx.stats = &r->stats;
@@ -696,6 +775,8 @@ static int setup(struct run *r, FILE **statsf)
 	}
 	if (o->keylog && o->iface)
 		keylog_for_user(o->keylog, o->user);
+	iap_dial_init(&r->tdial, r->tls, o->tasking, "tasking", CONNECT_TIMEOUT_MS);
+	iap_dial_init(&r->udial, r->tls, o->mediator, "mediator", CONNECT_TIMEOUT_MS);
 	if (iap_own_id(r->tls, r->iap_id, sizeof r->iap_id, err, sizeof err) != 0 ||
 	    (o->iface && iap_drop_privileges(o->user, err, sizeof err) != 0)) {
 		lt_err("%s", err);
@@ -711,13 +792,22 @@ static int setup(struct run *r, FILE **statsf)
 	iap_uplink_on_confirm(r->uplink, on_confirm, r);
 	r->ctx.uplink = r->uplink;
 	/* The first connections must work (a wrong address or certificate is a setup error);
-	 * after that, links that fail come back with backoff. */
-	SSL *ts = connect_mediator(r->tls, o->tasking, "tasking");
-	if (ts && !(r->tasking = iap_tasking_new_take(ts, r->iap_id, err, sizeof err)))
-		lt_err("tasking link %s: %s", o->tasking, err);
-	SSL *us = r->tasking ? connect_mediator(r->tls, o->mediator, "mediator") : NULL;
-	if (!us || iap_uplink_attach_take(r->uplink, us) != 0)
+	 * after that, links that fail come back with backoff. Both are made at once. */
+	SSL *ts = NULL, *us = NULL;
+	if (connect_both(r, &ts, &us) != 0) {
+		if (ts)
+			lt_tls_close(ts);
+		if (us)
+			lt_tls_close(us);
 		return -1; /* statistics printed, exit 1 */
+	}
+	if (!(r->tasking = iap_tasking_new_take(ts, r->iap_id, err, sizeof err))) {
+		lt_err("tasking link %s: %s", o->tasking, err);
+		lt_tls_close(us);
+		return -1;
+	}
+	if (iap_uplink_attach_take(r->uplink, us) != 0)
+		return -1;
 	lt_info("iap %s: connected to mediator %s (tasking %s), run epoch %llu", r->iap_id,
 	        o->mediator, o->tasking, (unsigned long long)r->res.epoch);
 	return 0;
@@ -765,13 +855,15 @@ int main(int argc, char **argv)
 		lt_err("stats file %s: %s", r.o.stats, strerror(errno));
 		code = code ? code : 1;
 	}
+	iap_dial_abort(&r.tdial);
+	iap_dial_abort(&r.udial);
 	iap_uplink_free(r.uplink);
 	iap_tasking_free(r.tasking);
 	iap_ctx_clear(&r.ctx);
 	iap_seqmap_clear(&r.res.seq);
 	if (r.tls)
 		lt_tls_ctx_free(r.tls);
-	if (r.pcap)
-		pcap_close(r.pcap);
+	iap_pcapfile_close(r.pf);
+	iap_capture_close(r.pcap);
 	return code;
 }

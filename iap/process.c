@@ -50,46 +50,65 @@ int64_t iap_frame_ns(const struct iap_ctx *c, const struct pcap_pkthdr *h)
 	return (int64_t)h->ts.tv_sec * 1000000000 + frac;
 }
 
-static int process(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint8_t *frame);
+static int process(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint8_t *frame,
+                   const struct iap_ip *ip);
 
 int iap_process_frame(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint8_t *frame)
 {
+	struct iap_ip ip;
 	c->pkt++;
+	c->stats->packets_read++;
+	if (!iap_link_fast_ether_v4(c->linktype, frame, h->caplen, &ip)) {
+		int rc = iap_link_decode(c->linktype, frame, h->caplen, &ip);
+		if (rc != IAP_LINK_OK) {
+			if (rc == IAP_LINK_SHORT)
+				c->stats->truncated++;
+			else
+				c->stats->skipped_non_ip++;
+			iap_uplink_skip_packet(c->uplink, c->pkt);
+			return 0;
+		}
+	}
+	if (ip.cut)
+		c->stats->truncated++;
+	if (c->rebase && !c->rebase_set && c->targets) {
+		/* --pace: the first IP packet's time becomes the start time (see process). */
+		c->base_pkt_ns = iap_frame_ns(c, h);
+		c->rebase_set = 1;
+	}
+	/* iap_link_decode checked that the whole fixed IP header is there (IPv4: 20 bytes, IPv6:
+	 * 40), so the addresses can be looked up before anything else is read: a packet no target
+	 * covers costs the link decode and two trie lookups. */
+	const uint8_t *iph = frame + ip.off;
+	if (!c->targets ||
+	    !iap_targets_any(c->targets, ip.family, ip.family == 4 ? iph + 12 : iph + 8,
+	                     ip.family == 4 ? iph + 16 : iph + 24)) {
+		iap_uplink_skip_packet(c->uplink, c->pkt);
+		return 0;
+	}
 	iap_uplink_begin_packet(c->uplink, c->pkt);
-	int rc = process(c, h, frame);
+	int rc = process(c, h, frame, &ip);
 	iap_uplink_end_packet(c->uplink);
 	return rc;
 }
 
-static int process(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint8_t *frame)
+/* A packet some target covers: header facts, time, match, and the X2/X3 PDUs. */
+static int process(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint8_t *frame,
+                   const struct iap_ip *ipp)
 {
-	struct iap_ip ip;
+	struct iap_ip ip = *ipp;
 	struct iap_pkt_facts f;
-	c->stats->packets_read++;
-	int rc = iap_link_decode(c->linktype, frame, h->caplen, &ip);
-	if (rc == IAP_LINK_OK)
-		rc = iap_ip_facts(frame + ip.off, ip.len, &f);
-	if (rc == IAP_LINK_SHORT) {
-		c->stats->truncated++;
+	const uint8_t *iph = frame + ip.off;
+	int rc;
+	if (iap_ip_facts(iph, ip.len, &f) != IAP_LINK_OK) {
+		c->stats->skipped_non_ip++; /* not reached: the header was checked above */
 		return 0;
 	}
-	if (rc != IAP_LINK_OK) {
-		c->stats->skipped_non_ip++;
-		return 0;
-	}
-	if (ip.cut)
-		c->stats->truncated++;
-	if (!c->targets)
-		return 0;
 	/* Time of interception: the capture's stamp (ns or µs as the handle delivers). */
 	int64_t ns = iap_frame_ns(c, h);
 	if (c->rebase) {
 		/* --pace: the first packet's time becomes the start time (TS 103 221-2 attribute
 		 * 9 then carries the rebased time, and task windows apply to it). */
-		if (!c->rebase_set) {
-			c->base_pkt_ns = ns;
-			c->rebase_set = 1;
-		}
 		ns = c->base_wall_ns + (int64_t)((double)(ns - c->base_pkt_ns) / c->speed);
 	}
 	int64_t sec = ns / 1000000000;
@@ -99,7 +118,7 @@ static int process(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint8_t
 		c->stats->matched++;
 	for (size_t i = 0; i < n; i++) {
 		const struct lt_task *task = iap_targets_task(c->targets, c->scratch[i].task);
-		if (task->filter && !iap_filter_pass(task->filter, frame + ip.off, ip.len))
+		if (task->filter && !iap_filter_pass(task->filter, iph, ip.len))
 			continue; /* the task's filter narrows the match (iap/filter.h) */
 		uint32_t seq = iap_targets_next_seq(c->targets, c->scratch[i].task);
 		int dir = c->scratch[i].direction;
@@ -107,7 +126,7 @@ static int process(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint8_t
 			rc = iap_uplink_x2(c->uplink, task, seq, dir, (uint32_t)sec, nsec, &f);
 		else
 			rc = iap_uplink_x3(c->uplink, task, seq, dir, ip.family, (uint32_t)sec,
-			                   nsec, frame + ip.off, ip.len);
+			                   nsec, iph, ip.len);
 		if (rc != 0)
 			return -1;
 	}

@@ -502,6 +502,142 @@ long lt_tls_read(SSL *ssl, void *buf, size_t len, int timeout_ms, char *why, siz
 	}
 }
 
+int lt_tls_set_write_buffer(SSL *ssl, size_t size)
+{
+	BIO *wbio = SSL_get_wbio(ssl);
+	BIO *buf = BIO_new(BIO_f_buffer());
+	if (!wbio || !buf)
+		goto fail;
+	/* the read side stays on the socket BIO; the write side goes through the buffer */
+	if (BIO_set_write_buffer_size(buf, (long)size) != 1 || !BIO_up_ref(wbio))
+		goto fail;
+	BIO_push(buf, wbio);
+	SSL_set0_wbio(ssl, buf);
+	return 0;
+fail:
+	BIO_free(buf);
+	return -1;
+}
+
+int lt_tls_flush(SSL *ssl)
+{
+	BIO *wbio = SSL_get_wbio(ssl);
+	return wbio && BIO_flush(wbio) == 1 ? 0 : -1;
+}
+
+int lt_tls_set_bulk(SSL *ssl, size_t rbuf)
+{
+	int fd = SSL_get_fd(ssl);
+	if (fd < 0 || set_nonblock(fd, 1) != 0)
+		return -1;
+	SSL_set_default_read_buffer_len(ssl, rbuf);
+	SSL_set_read_ahead(ssl, 1);
+	/* the handshake allocated a buffer of the default size: freed (when empty) so the next
+	 * read allocates one of rbuf bytes; a busy buffer stays as it is (still correct) */
+	(void)SSL_free_buffers(ssl);
+	return 0;
+}
+
+static int wait_fd(int fd, short events, int64_t deadline, int timeout_ms)
+{
+	for (;;) {
+		int wait = -1;
+		if (timeout_ms >= 0) {
+			int64_t left = deadline - lt_now_ms();
+			wait = left > 0 ? (int)left : 0;
+		}
+		struct pollfd p = {.fd = fd, .events = events};
+		int pr = poll(&p, 1, wait);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		return pr;
+	}
+}
+
+long lt_tls_read_nb(SSL *ssl, void *buf, size_t len, int timeout_ms, char *why, size_t whylen)
+{
+	if (len > (1u << 30))
+		len = 1u << 30;
+	int fd = SSL_get_fd(ssl);
+	int64_t deadline = timeout_ms > 0 ? lt_now_ms() + timeout_ms : 0;
+	uint8_t *p = buf;
+	size_t got = 0;
+	int waited = 0;
+	while (got < len) {
+		ERR_clear_error();
+		int n = SSL_read(ssl, p + got, (int)(len - got));
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		int e = SSL_get_error(ssl, n);
+		int saved = errno;
+		if (got > 0) {
+			ERR_clear_error(); /* a failure shows again on the next call */
+			break;
+		}
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			ERR_clear_error();
+			if (timeout_ms == 0 ||
+			    (waited && timeout_ms > 0 && lt_now_ms() >= deadline))
+				return 0;
+			int pr = wait_fd(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline,
+			                 timeout_ms);
+			if (pr == 0)
+				return 0;
+			if (pr < 0) {
+				if (why)
+					snprintf(why, whylen, "poll: %s", strerror(errno));
+				return -1;
+			}
+			waited = 1;
+			continue;
+		}
+		if (why) {
+			if (e == SSL_ERROR_ZERO_RETURN)
+				snprintf(why, whylen, "peer closed the connection");
+			else if (e == SSL_ERROR_SYSCALL)
+				snprintf(why, whylen, "connection lost: %s",
+				         saved ? strerror(saved) : "unexpected EOF");
+			else {
+				char b[256];
+				ssl_err_string(b, sizeof b);
+				snprintf(why, whylen, "TLS error: %s", b);
+			}
+		}
+		ERR_clear_error();
+		return -1;
+	}
+	return (long)got;
+}
+
+int lt_tls_write_nb(SSL *ssl, const void *buf, size_t len, int timeout_ms)
+{
+	const unsigned char *p = buf;
+	int fd = SSL_get_fd(ssl);
+	int64_t deadline = timeout_ms >= 0 ? lt_now_ms() + timeout_ms : 0;
+	while (len > 0) {
+		size_t chunk = len > (1u << 30) ? (1u << 30) : len;
+		ERR_clear_error();
+		int n = SSL_write(ssl, p, (int)chunk);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		int e = SSL_get_error(ssl, n);
+		ERR_clear_error();
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			return -1;
+		if (timeout_ms >= 0 && lt_now_ms() >= deadline)
+			return -1;
+		if (wait_fd(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline,
+		            timeout_ms) <= 0)
+			return -1;
+	}
+	return 0;
+}
+
 void lt_tls_close(SSL *ssl)
 {
 	if (!ssl)

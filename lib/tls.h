@@ -75,6 +75,28 @@ int lt_tls_write_all(SSL *ssl, const void *buf, size_t len);
 /* Reads up to len bytes, waiting at most timeout_ms (-1 forever) for data.
  * Returns >0 bytes read, 0 on timeout, -1 on EOF or error (why says which, may be NULL). */
 long lt_tls_read(SSL *ssl, void *buf, size_t len, int timeout_ms, char *why, size_t whylen);
+/* For a connection that mostly writes a long stream (the mediator's HI2/HI3 side), on a blocking
+ * socket: TLS records are gathered in a buffer of size bytes and reach the socket in one write()
+ * when it is full or at lt_tls_flush, instead of one write() per record. The caller must call
+ * lt_tls_flush after each burst of writes (lt_tls_write_all does not). 0 or -1. */
+int lt_tls_set_write_buffer(SSL *ssl, size_t size);
+/* Writes out what lt_tls_set_write_buffer gathered (nothing to do without one). 0 or -1. */
+int lt_tls_flush(SSL *ssl);
+/* For a connection that mostly reads a long stream (the mediator's X2/X3 side): puts the socket
+ * in non-blocking mode for good and lets OpenSSL read ahead up to rbuf bytes per read() call
+ * (keep it to a few TLS records: OpenSSL 3.0 moves what is left in that buffer to its start
+ * before each record, a memmove of up to rbuf bytes per record).
+ * Such a connection is then read with lt_tls_read_nb and written with lt_tls_write_nb only
+ * (lt_tls_read's readiness check does not see data read ahead). 0 or -1. */
+int lt_tls_set_bulk(SSL *ssl, size_t rbuf);
+/* Reads on a non-blocking socket (lt_tls_set_bulk): everything available now, up to len bytes
+ * (several TLS records), waiting at most timeout_ms (0: not at all, -1: forever) for the first
+ * byte. >0 bytes, 0 when nothing came in time, -1 on EOF or error (why says which, may be NULL;
+ * data read before a failure is returned first, the failure on the next call). */
+long lt_tls_read_nb(SSL *ssl, void *buf, size_t len, int timeout_ms, char *why, size_t whylen);
+/* Writes all len bytes on a non-blocking socket, waiting at most timeout_ms (-1: forever) in
+ * all. 0, or -1 when the link failed or the time ran out. */
+int lt_tls_write_nb(SSL *ssl, const void *buf, size_t len, int timeout_ms);
 /* Sends close_notify (best effort), frees the SSL and closes its socket. Accepts NULL. */
 void lt_tls_close(SSL *ssl);
 

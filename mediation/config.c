@@ -1,6 +1,7 @@
 /* mediation/config.c: the mediator's YAML config (docs/internals.md, "lawtap-mediator").
  * Every key is known, every value is checked; a message names file, line, key path, problem. */
 #include "mediation.h"
+#include "store.h"
 
 #include "lib/conf.h"
 #include "lib/net.h"
@@ -9,6 +10,7 @@
 #include "handover/spool.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,10 +84,7 @@ static int get_hostport(const struct lt_conf_node *map, const char *key, int all
 	const char *s;
 	if (lt_conf_req_str(map, key, &s, err, errlen) != 0)
 		return -1;
-	char host[256], why[128];
-	uint16_t port;
-	if (strlen(s) >= outlen ||
-	    lt_parse_hostport(s, host, sizeof host, &port, allow_zero, why, sizeof why) != 0)
+	if (strlen(s) >= outlen || !med_valid_hostport(s, allow_zero))
 		return kerr(map, key, err, errlen, "expected host:port, got \"%.60s\"", s);
 	snprintf(out, outlen, "%s", s);
 	return 0;
@@ -97,7 +96,7 @@ static int get_country(const struct lt_conf_node *map, const char *key, char out
 	const char *s;
 	if (lt_conf_req_str(map, key, &s, err, errlen) != 0)
 		return -1;
-	if (strlen(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z')
+	if (!med_valid_country(s))
 		return kerr(map, key, err, errlen,
 		            "expected a country code of 2 uppercase letters, got \"%.20s\"", s);
 	memcpy(out, s, 3);
@@ -115,10 +114,11 @@ static int get_ident(const struct lt_conf_node *map, const char *key, int req, s
 	if (rc != 0)
 		return rc;
 	size_t n = strlen(s);
-	if (n < 1 || n > max || n >= outlen)
+	int bad = med_check_ident(s, max < outlen ? max : outlen - 1);
+	if (bad == MED_IDENT_LENGTH)
 		return kerr(map, key, err, errlen, "%s must be 1..%zu octets, got %zu", what, max,
 		            n);
-	if (!med_str_visible(s))
+	if (bad == MED_IDENT_CHARS)
 		return kerr(map, key, err, errlen,
 		            "%s must be visible ASCII characters (no spaces or control characters)",
 		            what);
@@ -239,11 +239,7 @@ static int load_lea_tls(const struct lt_conf_node *n, const char *base, struct m
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
-		int ok = strlen(s) == sizeof t->pin - 1;
-		for (const char *c = s; ok && *c; c++)
-			ok = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') ||
-			     (*c >= 'A' && *c <= 'F');
-		if (!ok)
+		if (!med_valid_pin_hex(s))
 			return kerr(n, "tls_pin_sha256", err, errlen,
 			            "expected 64 hex digits (SHA-256 of the certificate)");
 		memcpy(t->pin, s, sizeof t->pin);
@@ -261,14 +257,11 @@ static int load_lea(const struct lt_conf_node *n, struct ho_lea_conf *lea, char 
 	if (lt_conf_req_str(n, "id", &id, err, errlen) != 0)
 		return -1;
 	size_t idlen = strlen(id);
-	int ok = idlen >= 1 && idlen <= HO_LEA_ID_MAX;
-	for (const char *c = id; ok && *c; c++)
-		ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		     (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.';
-	if (!ok)
+	if (!med_valid_lea_id(id))
 		return kerr(n, "id", err, errlen,
 		            "expected 1..%d characters of A-Z a-z 0-9 . _ -, got \"%.40s\"",
 		            HO_LEA_ID_MAX, id);
+	med_lea_defaults(lea);
 	memcpy(lea->id, id, idlen + 1);
 	if (get_country(n, "country", lea->country, err, errlen) != 0 ||
 	    get_hostport(n, "hi2", 0, lea->addr[HO_HI2], sizeof lea->addr[0], err, errlen) != 0 ||
@@ -277,36 +270,25 @@ static int load_lea(const struct lt_conf_node *n, struct ho_lea_conf *lea, char 
 	const char *ts = "microseconds";
 	if (lt_conf_opt_str(n, "timestamp", &ts, err, errlen) < 0)
 		return -1;
-	if (strcmp(ts, "microseconds") == 0)
-		lea->ts_form = MED_TS_MICRO;
-	else if (strcmp(ts, "generalized") == 0)
-		lea->ts_form = MED_TS_GENERALIZED;
-	else if (strcmp(ts, "both") == 0)
-		lea->ts_form = MED_TS_BOTH;
-	else
+	if ((lea->ts_form = med_parse_ts_form(ts)) < 0)
 		return kerr(n, "timestamp", err, errlen,
 		            "expected microseconds, generalized or both, got \"%.40s\"", ts);
-	if (get_int(n, "keepalive_idle", 0, 86400, 300, &lea->keepalive_idle, err, errlen) != 0 ||
-	    get_int(n, "keepalive_timeout", 1, 3600, 30, &lea->keepalive_timeout, err, errlen) !=
-	        0 ||
-	    get_int(n, "reconnect_max", 1, 3600, 30, &lea->reconnect_max, err, errlen) != 0)
-		return -1;
+	for (const struct med_lea_int *li = med_lea_ints; li->key; li++) {
+		int *v = (int *)(void *)((char *)lea + li->off);
+		if (get_int(n, li->key, li->min, li->max, li->def, v, err, errlen) != 0)
+			return -1;
+	}
 	const char *am = "keepalive";
 	if (lt_conf_opt_str(n, "ack_mode", &am, err, errlen) < 0)
 		return -1;
-	if (strcmp(am, "keepalive") == 0)
-		lea->ack_mode = HO_ACK_KEEPALIVE;
-	else if (strcmp(am, "window") == 0)
-		lea->ack_mode = HO_ACK_WINDOW;
-	else if (strcmp(am, "pdu-ack") == 0)
+	lea->ack_mode = med_parse_ack_mode(am);
+	if (lea->ack_mode == HO_ACK_PDU)
 		return kerr(n, "ack_mode", err, errlen,
 		            "pdu-ack (TS 102 232-1 PDU acknowledgement) is not supported yet: use "
 		            "keepalive or window");
-	else
+	if (lea->ack_mode < 0)
 		return kerr(n, "ack_mode", err, errlen,
 		            "expected keepalive, window or pdu-ack, got \"%.40s\"", am);
-	if (get_int(n, "resend_window", 1, 100000, 1000, &lea->resend_window, err, errlen) != 0)
-		return -1;
 	char liid[MED_LIID_MAX + 1] = "-";
 	if (get_ident(n, "keepalive_liid", 0, MED_LIID_MAX, "LIID", liid, sizeof liid, err,
 	              errlen) < 0)
@@ -326,10 +308,11 @@ static int get_time(const struct lt_conf_node *n, const char *key, int64_t def, 
 	*out = def;
 	if (rc == 1)
 		return 0;
-	if (lt_parse_utc(s, out) != 0)
+	rc = med_parse_time(s, out);
+	if (rc == -1)
 		return kerr(n, key, err, errlen,
 		            "expected a UTC time like 2026-01-01T00:00:00Z, got \"%.40s\"", s);
-	if (*out < 0)
+	if (rc != 0)
 		return kerr(n, key, err, errlen, "times before 1970 are not supported");
 	return 0;
 }
@@ -357,6 +340,9 @@ static int load_targets(const struct lt_conf_node *n, struct med_warrant_conf *w
 			return kerr(e, NULL, err, errlen, "%s", why);
 		w->ntargets++;
 	}
+	char why[160];
+	if (med_targets_check(w->targets, w->ntargets, why, sizeof why) != 0)
+		return kerr(n, "targets", err, errlen, "%s", why);
 	return 0;
 }
 
@@ -385,7 +371,7 @@ static int load_warrant(const struct lt_conf_node *n, const struct med_config *c
 	const char *name = "unknownuser";
 	if (lt_conf_opt_str(n, "target_name", &name, err, errlen) < 0)
 		return -1;
-	if (strlen(name) > MED_TARGET_NAME_MAX || !med_str_text(name))
+	if (!med_valid_target_name(name))
 		return kerr(n, "target_name", err, errlen, "expected 1..%d printable characters",
 		            MED_TARGET_NAME_MAX);
 	snprintf(w->target_name, sizeof w->target_name, "%s", name);
@@ -393,11 +379,7 @@ static int load_warrant(const struct lt_conf_node *n, const struct med_config *c
 	const char *mode;
 	if (lt_conf_req_str(n, "mode", &mode, err, errlen) != 0)
 		return -1;
-	if (strcmp(mode, "full") == 0)
-		w->mode = LT_TASK_FULL;
-	else if (strcmp(mode, "iri-only") == 0)
-		w->mode = LT_TASK_IRI_ONLY;
-	else
+	if ((w->mode = med_parse_mode(mode)) < 0)
 		return kerr(n, "mode", err, errlen, "expected full or iri-only, got \"%.40s\"",
 		            mode);
 	if (get_time(n, "start", INT64_MIN, &w->start, err, errlen) != 0 ||
@@ -542,4 +524,189 @@ int med_str_text(const char *s)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
 			return 0;
 	return 1;
+}
+
+int med_valid_country(const char *s)
+{
+	return s && strlen(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z';
+}
+
+int med_valid_lea_id(const char *s)
+{
+	size_t n = strlen(s);
+	int ok = n >= 1 && n <= HO_LEA_ID_MAX;
+	for (const char *c = s; ok && *c; c++)
+		ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		     (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.';
+	return ok;
+}
+
+int med_valid_hostport(const char *s, int allow_zero_port)
+{
+	char host[256], why[128];
+	uint16_t port;
+	return strlen(s) < HO_ADDR_MAX && lt_parse_hostport(s, host, sizeof host, &port,
+	                                                    allow_zero_port, why, sizeof why) == 0;
+}
+
+int med_valid_pin_hex(const char *s)
+{
+	int ok = strlen(s) == MED_PIN_HEX;
+	for (const char *c = s; ok && *c; c++)
+		ok = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') ||
+		     (*c >= 'A' && *c <= 'F');
+	return ok;
+}
+
+int med_valid_target_name(const char *s)
+{
+	return *s && strlen(s) <= MED_TARGET_NAME_MAX && med_str_text(s);
+}
+
+int med_check_ident(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > max)
+		return MED_IDENT_LENGTH;
+	return med_str_visible(s) ? 0 : MED_IDENT_CHARS;
+}
+
+/* The value of a name in a table ending with name NULL, -1 when unknown. */
+struct med_name {
+	const char *name;
+	int value;
+};
+
+static int by_name(const char *s, const struct med_name *t)
+{
+	for (; t->name; t++)
+		if (strcmp(s, t->name) == 0)
+			return t->value;
+	return -1;
+}
+
+int med_parse_ts_form(const char *s)
+{
+	static const struct med_name t[] = {{"microseconds", MED_TS_MICRO},
+	                                    {"generalized", MED_TS_GENERALIZED},
+	                                    {"both", MED_TS_BOTH},
+	                                    {NULL, 0}};
+	return by_name(s, t);
+}
+
+int med_parse_mode(const char *s)
+{
+	static const struct med_name t[] = {
+	    {"full", LT_TASK_FULL}, {"iri-only", LT_TASK_IRI_ONLY}, {NULL, 0}};
+	return by_name(s, t);
+}
+
+int med_parse_ack_mode(const char *s)
+{
+	static const struct med_name t[] = {{"keepalive", HO_ACK_KEEPALIVE},
+	                                    {"window", HO_ACK_WINDOW},
+	                                    {"pdu-ack", HO_ACK_PDU},
+	                                    {NULL, 0}};
+	return by_name(s, t);
+}
+
+int med_parse_time(const char *s, int64_t *out)
+{
+	if (lt_parse_utc(s, out) != 0)
+		return -1;
+	return *out < 0 ? -2 : 0;
+}
+
+static int targets_overlap(const struct lt_target *a, const struct lt_target *b)
+{
+	if (a->family != b->family)
+		return 0;
+	int p = a->prefix < b->prefix ? a->prefix : b->prefix;
+	int bytes = p / 8, bits = p % 8;
+	if (memcmp(a->addr, b->addr, (size_t)bytes) != 0)
+		return 0;
+	if (bits) {
+		uint8_t mask = (uint8_t)(0xff << (8 - bits));
+		if ((a->addr[bytes] & mask) != (b->addr[bytes] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+/* A target and its place in the list, for the overlap check's sort. */
+struct target_at {
+	struct lt_target t;
+	size_t at;
+};
+
+/* Family, network address (host bits are zero, lib/tasking.h), prefix length (shorter first),
+ * then place in the list. */
+static int target_order(const void *pa, const void *pb)
+{
+	const struct target_at *a = pa, *b = pb;
+	if (a->t.family != b->t.family)
+		return a->t.family < b->t.family ? -1 : 1;
+	int c = memcmp(a->t.addr, b->t.addr, a->t.family == 4 ? 4 : 16);
+	if (c)
+		return c;
+	if (a->t.prefix != b->t.prefix)
+		return a->t.prefix < b->t.prefix ? -1 : 1;
+	return a->at < b->at ? -1 : a->at > b->at;
+}
+
+int med_targets_check(const struct lt_target *t, size_t n, char *why, size_t whylen)
+{
+	if (n > MED_TARGETS_CHECK_MAX) {
+		snprintf(why, whylen, "at most %d targets per warrant", MED_TARGETS_CHECK_MAX);
+		return -1;
+	}
+	if (n < 2)
+		return 0;
+	/* Address blocks either nest or are disjoint, so in the order above every block that
+	 * holds another is directly followed by one it holds: neighbours are enough (n log n,
+	 * 10,000 targets in milliseconds). */
+	struct target_at *v = malloc(n * sizeof *v);
+	if (!v) {
+		snprintf(why, whylen, "out of memory checking %zu targets", n);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].t = t[i];
+		v[i].at = i;
+	}
+	qsort(v, n, sizeof *v, target_order);
+	int rc = 0;
+	for (size_t j = 1; j < n && rc == 0; j++) {
+		const struct target_at *a = &v[j - 1], *b = &v[j];
+		if (!targets_overlap(&a->t, &b->t))
+			continue;
+		const struct target_at *later = a->at > b->at ? a : b,
+		                       *earlier = later == a ? b : a;
+		char sa[64], sb[64];
+		lt_target_format(&later->t, sa, sizeof sa);
+		lt_target_format(&earlier->t, sb, sizeof sb);
+		snprintf(why, whylen, "target %s overlaps target %s", sa, sb);
+		rc = -1;
+	}
+	free(v);
+	return rc;
+}
+
+const struct med_lea_int med_lea_ints[] = {
+    {"keepalive_idle", 0, 86400, 300, offsetof(struct ho_lea_conf, keepalive_idle)},
+    {"keepalive_timeout", 1, 3600, 30, offsetof(struct ho_lea_conf, keepalive_timeout)},
+    {"reconnect_max", 1, 3600, 30, offsetof(struct ho_lea_conf, reconnect_max)},
+    {"resend_window", 1, MED_RESEND_WINDOW_MAX, MED_RESEND_WINDOW_DEFAULT,
+     offsetof(struct ho_lea_conf, resend_window)},
+    {NULL, 0, 0, 0, 0},
+};
+
+void med_lea_defaults(struct ho_lea_conf *l)
+{
+	l->ts_form = MED_TS_MICRO;
+	for (const struct med_lea_int *li = med_lea_ints; li->key; li++)
+		*(int *)(void *)((char *)l + li->off) = li->def;
+	l->ka_liid[0] = '-';
+	l->ka_liid_len = 1;
+	l->ack_mode = HO_ACK_KEEPALIVE;
 }

@@ -249,8 +249,9 @@ void med_delivery_site(struct med_ctx *m, struct ho_site *site)
 
 int med_spool_sync(struct med_ctx *m)
 {
-	if (m->cfg->fsync != HO_FSYNC_BATCH)
-		return 0; /* "always": synced on append; "none": never */
+	/* Every policy: the spools keep appended records in memory until a block is full, so
+	 * they are written here first ("always": already written and synced on append; "none":
+	 * written, never synced; "batch": written and fdatasync'd). */
 	int rc = 0;
 	pthread_rwlock_rdlock(&m->wl);
 	pthread_mutex_lock(&m->ho_mu);

@@ -12,6 +12,14 @@
 #include <stdio.h>
 #include <string.h>
 
+/* snprintf(dst, size, "%s", src) without the formatting machinery (per record). */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 void med_fill_header_locked(struct med_ctx *m, struct med_warrant *w, size_t k, int hi,
                             struct med_header *h)
 {
@@ -22,9 +30,9 @@ void med_fill_header_locked(struct med_ctx *m, struct med_warrant *w, size_t k, 
 	h->liid_len = w->conf->liid_len;
 	memcpy(h->auth_cc, w->conf->country, 3);
 	memcpy(h->deliv_cc, w->def.deliv_country[0] ? w->def.deliv_country : lea->country, 3);
-	snprintf(h->operator_id, sizeof h->operator_id, "%s",
+	copy_str(h->operator_id, sizeof h->operator_id,
 	         def->operator_id[0] ? def->operator_id : m->cfg->operator_id);
-	snprintf(h->ne_id, sizeof h->ne_id, "%s", m->cfg->ne_id);
+	copy_str(h->ne_id, sizeof h->ne_id, m->cfg->ne_id);
 	h->has_cin = 1;
 	h->cin = w->cin;
 	h->seq = w->lea[k].seq[hi]; /* the caller advances seq once the record is encoded */

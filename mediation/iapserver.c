@@ -104,12 +104,78 @@ static const char *x2x3_err(int rc)
 	}
 }
 
+/* Reading: up to X2X3_READ bytes per read (OpenSSL reading ahead X2X3_READ_AHEAD per read()
+ * call), and every whole PDU in them handled before the next read.
+ * Acknowledging: a keep-alive's ack waits for a group commit (every record received before it
+ * spooled, written and synced per the fsync policy, then the acks written together). The
+ * commit runs once ACK_MS passed since the first waiting keep-alive, or a byte budget arrived
+ * since, or ACK_MAX acks wait: one fdatasync for many keep-alives (the IAP keeps up to 4 MiB
+ * in flight, so it does not stall meanwhile), at the cost of up to ACK_MS of ack latency.
+ * The byte budget (X2/X3 bytes handled since the first waiting keep-alive, checked at each
+ * keep-alive) is 0 on a new connection, then ACK_BYTES_FIRST, doubling with each commit up to
+ * ACK_BYTES: a link that keeps breaking still gets its first batches acknowledged at once (so
+ * the IAP's resends make progress), a steady one soon syncs once per ACK_BYTES. */
+#define X2X3_READ (256 * 1024)
+/* OpenSSL's read-ahead buffer: a few TLS records per read() call, no more: OpenSSL 3.0 moves
+ * the bytes left in it to the buffer's start before every record (payload alignment), so a
+ * large one costs a memmove of up to its size per record. */
+#define X2X3_READ_AHEAD (48 * 1024)
+#define ACK_MAX 64
+#define ACK_BYTES (2 * 1024 * 1024) /* half of what the IAP keeps in flight (IAP_INFLIGHT_MAX) */
+#define ACK_BYTES_FIRST (64 * 1024) /* one IAP batch */
+#define ACK_MS 10
+
+struct acks {
+	uint32_t seq[ACK_MAX];
+	size_t n;
+	uint64_t bytes;   /* received since the first waiting keep-alive */
+	uint64_t budget;  /* commit once bytes reach it (ACK_BYTES_FIRST, doubling to ACK_BYTES) */
+	int64_t first_ms; /* when the first one came */
+};
+
+/* Group commit, then the acks of every waiting keep-alive in one write. -1 to drop the
+ * connection (logged). */
+static int ack_commit(struct med_ctx *m, SSL *ssl, const char *id, struct acks *a)
+{
+	if (!a->n)
+		return 0;
+	if (med_spool_sync(m) != 0) {
+		lt_warn("iap %s x2x3: spool not durable, dropping the connection unacknowledged "
+		        "(the IAP resends)",
+		        id);
+		return -1;
+	}
+	uint8_t out[ACK_MAX * 64];
+	size_t len = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		long n = lt_x2x3_keepalive(1, a->seq[i], out + len, sizeof out - len);
+		if (n < 0) {
+			lt_warn(
+			    "iap %s x2x3: cannot encode a keep-alive ack, dropping the connection",
+			    id);
+			return -1;
+		}
+		len += (size_t)n;
+	}
+	a->n = 0;
+	a->bytes = 0;
+	a->budget = a->budget < ACK_BYTES_FIRST ? ACK_BYTES_FIRST
+	            : a->budget * 2 > ACK_BYTES ? ACK_BYTES
+	                                        : a->budget * 2;
+	if (lt_tls_write_nb(ssl, out, len, SOCK_IO_TIMEOUT_S * 1000) != 0) {
+		lt_warn("iap %s x2x3: cannot send a keep-alive ack, dropping the connection", id);
+		return -1;
+	}
+	return 0;
+}
+
 /* Handles every whole PDU in buf[*len]; returns -1 to drop the connection (logged). */
 static int handle_pdus(struct med_ctx *m, SSL *ssl, const char *id, uint8_t *buf, size_t *len,
-                       uint8_t *scratch, uint64_t *count)
+                       uint8_t *scratch, uint64_t *count, struct acks *acks)
 {
 	size_t off = 0;
 	int rc = 0;
+	struct med_run run = {NULL, {0}, 0, 0}; /* one warrant lock per run of records */
 	while (off < *len) {
 		size_t pdu_len = 0;
 		int fr = lt_x2x3_frame(buf + off, *len - off, &pdu_len);
@@ -130,7 +196,7 @@ static int handle_pdus(struct med_ctx *m, SSL *ssl, const char *id, uint8_t *buf
 			break;
 		}
 		if (p.type == LT_X2 || p.type == LT_X3) {
-			if (med_record_in(m, &p, id, scratch, MED_PSPDU_MAX) != 0) {
+			if (med_record_in(m, &p, id, scratch, MED_PSPDU_MAX, &run) != 0) {
 				lt_warn("iap %s x2x3: record not spooled, dropping the connection "
 				        "unacknowledged (the IAP resends)",
 				        id);
@@ -139,22 +205,14 @@ static int handle_pdus(struct med_ctx *m, SSL *ssl, const char *id, uint8_t *buf
 			}
 			(*count)++;
 		} else if (p.type == LT_X2X3_KEEPALIVE) {
-			/* Everything before it is spooled by now (handled synchronously above);
-			 * made durable per the fsync policy (group commit), the ack confirms it
-			 * to the IAP (internals.md, delivery.md). */
-			if (med_spool_sync(m) != 0) {
-				lt_warn("iap %s x2x3: spool not durable, dropping the connection "
-				        "unacknowledged (the IAP resends)",
-				        id);
-				rc = -1;
-				break;
-			}
-			uint8_t ack[64];
-			long n = lt_x2x3_keepalive(1, p.has_seq ? p.seq : 0, ack, sizeof ack);
-			if (n < 0 || lt_tls_write_all(ssl, ack, (size_t)n) != 0) {
-				lt_warn("iap %s x2x3: cannot send a keep-alive ack, dropping the "
-				        "connection",
-				        id);
+			/* Everything before it is spooled by now (handled synchronously above); its
+			 * ack follows the next group commit (internals.md, delivery.md). */
+			med_run_end(&run);
+			if (acks->n == 0)
+				acks->first_ms = lt_now_ms();
+			acks->seq[acks->n++] = p.has_seq ? p.seq : 0;
+			if ((acks->n == ACK_MAX || acks->bytes >= acks->budget) &&
+			    ack_commit(m, ssl, id, acks) != 0) {
 				rc = -1;
 				break;
 			}
@@ -162,7 +220,10 @@ static int handle_pdus(struct med_ctx *m, SSL *ssl, const char *id, uint8_t *buf
 			lt_debug("iap %s x2x3: ignoring a keep-alive ack", id);
 		}
 		off += pdu_len;
+		if (acks->n)
+			acks->bytes += pdu_len;
 	}
+	med_run_end(&run);
 	if (off) {
 		memmove(buf, buf + off, *len - off);
 		*len -= off;
@@ -179,23 +240,36 @@ static void *x2x3_conn(void *arg)
 	char id[MED_IPID_MAX + 1];
 	SSL *ssl = med_accept_iap(m, fd, "x2x3", id, sizeof id);
 	uint8_t *buf = NULL, *scratch = NULL;
+	struct acks *acks = NULL;
+	const size_t cap = LT_X2X3_MAX_PDU + X2X3_READ;
 	if (!ssl)
 		goto out;
-	buf = malloc(LT_X2X3_MAX_PDU);
+	buf = malloc(cap);
 	scratch = malloc(MED_PSPDU_MAX);
-	if (!buf || !scratch) {
+	acks = calloc(1, sizeof *acks);
+	if (!buf || !scratch || !acks || lt_tls_set_bulk(ssl, X2X3_READ_AHEAD) != 0) {
 		lt_err("iap %s x2x3: out of memory, dropping the connection", id);
 		goto out;
 	}
 	size_t len = 0;
 	uint64_t count = 0;
 	char why[256];
+	acks->budget = 0; /* the first keep-alive is acknowledged at once */
+	med_iap_x2x3(m, id, 1);
 	while (!atomic_load(&m->stopping)) {
 		why[0] = '\0';
-		long n = lt_tls_read(ssl, buf + len, LT_X2X3_MAX_PDU - len, READ_POLL_MS, why,
-		                     sizeof why);
-		if (n == 0)
+		/* with acks waiting, read only until they are due: then the group commit */
+		int wait = READ_POLL_MS;
+		if (acks->n) {
+			int64_t left = acks->first_ms + ACK_MS - lt_now_ms();
+			wait = left > 0 ? (int)left : 0;
+		}
+		long n = lt_tls_read_nb(ssl, buf + len, cap - len, wait, why, sizeof why);
+		if (n == 0) {
+			if (acks->n && ack_commit(m, ssl, id, acks) != 0)
+				break;
 			continue;
+		}
 		if (n < 0) {
 			if (len)
 				lt_warn("iap %s x2x3: connection ended inside a PDU (%zu bytes "
@@ -207,17 +281,26 @@ static void *x2x3_conn(void *arg)
 			break;
 		}
 		len += (size_t)n;
-		if (handle_pdus(m, ssl, id, buf, &len, scratch, &count) != 0)
+		if (handle_pdus(m, ssl, id, buf, &len, scratch, &count, acks) != 0)
 			break;
-		if (len == LT_X2X3_MAX_PDU) { /* cannot happen: frame refuses bigger PDUs */
+		if (acks->n &&
+		    (acks->bytes >= acks->budget || lt_now_ms() - acks->first_ms >= ACK_MS) &&
+		    ack_commit(m, ssl, id, acks) != 0)
+			break;
+		if (len >= LT_X2X3_MAX_PDU) { /* cannot happen: frame refuses bigger PDUs */
 			lt_warn("iap %s x2x3: PDU does not fit the buffer, dropping the connection",
 			        id);
 			break;
 		}
 	}
+	/* intake stops: what was taken is spooled, so its waiting acks are still given */
+	if (atomic_load(&m->stopping) && acks->n)
+		(void)ack_commit(m, ssl, id, acks);
+	med_iap_x2x3(m, id, 0);
 out:
 	free(buf);
 	free(scratch);
+	free(acks);
 	lt_tls_close(ssl);
 	med_conn_end(m);
 	return NULL;
@@ -230,6 +313,8 @@ static void listen_loop(struct med_ctx *m, int lfd, const char *what, void *(*fn
 	while (!atomic_load(&m->stopping)) {
 		int fd = lt_tcp_accept(lfd, READ_POLL_MS);
 		if (fd < 0) {
+			if (atomic_load(&m->stopping))
+				break; /* med_stop_intake shut the socket down to wake us */
 			if (errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK) {
 				lt_warn("%s: accept: %s", what, strerror(errno));
 				usleep(100 * 1000);

@@ -130,7 +130,7 @@ static int get_str(const json_t *j, const char *key, int nullable, const char **
 
 static int check_country(const char *s, const char *field, char out[3], struct med_jerr *e)
 {
-	if (strlen(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z')
+	if (!med_valid_country(s))
 		return jerr(e, 400, field,
 		            "%s must be an ISO 3166 alpha-2 code (two uppercase letters), got "
 		            "\"%.20s\"",
@@ -141,24 +141,16 @@ static int check_country(const char *s, const char *field, char out[3], struct m
 
 static int check_lea_id(const char *s, const char *field, char *out, struct med_jerr *e)
 {
-	size_t n = strlen(s);
-	int ok = n >= 1 && n <= HO_LEA_ID_MAX;
-	for (const char *c = s; ok && *c; c++)
-		ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		     (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.';
-	if (!ok)
+	if (!med_valid_lea_id(s))
 		return jerr(e, 400, field, "%s must be 1..%d characters of A-Z a-z 0-9 . _ -",
 		            field, HO_LEA_ID_MAX);
-	memcpy(out, s, n + 1);
+	memcpy(out, s, strlen(s) + 1);
 	return 0;
 }
 
 static int check_hostport(const char *s, const char *field, char *out, struct med_jerr *e)
 {
-	char host[256], why[128];
-	uint16_t port;
-	if (strlen(s) >= HO_ADDR_MAX ||
-	    lt_parse_hostport(s, host, sizeof host, &port, 0, why, sizeof why) != 0)
+	if (!med_valid_hostport(s, 0))
 		return jerr(e, 400, field, "%s must be host:port, got \"%.60s\"", field, s);
 	snprintf(out, HO_ADDR_MAX, "%s", s);
 	return 0;
@@ -204,14 +196,7 @@ int med_json_lea(const json_t *j, int patch, struct med_lea *out, struct med_jer
 		return -1;
 	if (!patch) {
 		memset(out, 0, sizeof *out);
-		out->ho.ts_form = MED_TS_MICRO;
-		out->ho.keepalive_idle = 300;
-		out->ho.keepalive_timeout = 30;
-		out->ho.reconnect_max = 30;
-		out->ho.ka_liid[0] = '-';
-		out->ho.ka_liid_len = 1;
-		out->ho.ack_mode = HO_ACK_KEEPALIVE;
-		out->ho.resend_window = MED_RESEND_WINDOW_DEFAULT;
+		med_lea_defaults(&out->ho);
 	}
 	rc = get_str(j, "id", 0, &s, e);
 	if (rc < 0)
@@ -244,50 +229,42 @@ int med_json_lea(const json_t *j, int patch, struct med_lea *out, struct med_jer
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
-		if (strcmp(s, "microseconds") == 0)
-			out->ho.ts_form = MED_TS_MICRO;
-		else if (strcmp(s, "generalized") == 0)
-			out->ho.ts_form = MED_TS_GENERALIZED;
-		else if (strcmp(s, "both") == 0)
-			out->ho.ts_form = MED_TS_BOTH;
-		else
+		int tsf = med_parse_ts_form(s);
+		if (tsf < 0)
 			return jerr(e, 400, "timestamp",
 			            "timestamp must be microseconds, generalized or both");
+		out->ho.ts_form = tsf;
 	}
-	if (get_int(j, "keepalive_idle", 0, 86400, &out->ho.keepalive_idle, e) < 0 ||
-	    get_int(j, "keepalive_timeout", 1, 3600, &out->ho.keepalive_timeout, e) < 0 ||
-	    get_int(j, "reconnect_max", 1, 3600, &out->ho.reconnect_max, e) < 0 ||
-	    get_int(j, "resend_window", 1, MED_RESEND_WINDOW_MAX, &out->ho.resend_window, e) < 0)
-		return -1;
+	for (const struct med_lea_int *li = med_lea_ints; li->key; li++)
+		if (get_int(j, li->key, li->min, li->max,
+		            (int *)(void *)((char *)&out->ho + li->off), e) < 0)
+			return -1;
 	rc = get_str(j, "ack_mode", 0, &s, e);
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
-		if (strcmp(s, "keepalive") == 0)
-			out->ho.ack_mode = HO_ACK_KEEPALIVE;
-		else if (strcmp(s, "window") == 0)
-			out->ho.ack_mode = HO_ACK_WINDOW;
-		else if (strcmp(s, "pdu-ack") == 0)
+		int am = med_parse_ack_mode(s);
+		if (am == HO_ACK_PDU)
 			return jerr(e, 400, "ack_mode",
 			            "ack_mode pdu-ack (TS 102 232-1 PDU acknowledgement) is not "
 			            "supported yet: use keepalive or window");
-		else
+		if (am < 0)
 			return jerr(e, 400, "ack_mode",
 			            "ack_mode must be keepalive or window (pdu-ack: not supported "
 			            "yet), got \"%.40s\"",
 			            s);
+		out->ho.ack_mode = am;
 	}
 	rc = get_str(j, "keepalive_liid", 0, &s, e);
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
-		size_t n = strlen(s);
-		if (n < 1 || n > HO_LIID_MAX || !med_str_visible(s))
+		if (med_check_ident(s, HO_LIID_MAX) != 0)
 			return jerr(e, 400, "keepalive_liid",
 			            "keepalive_liid must be 1..%d visible ASCII octets",
 			            HO_LIID_MAX);
-		memcpy(out->ho.ka_liid, s, n);
-		out->ho.ka_liid_len = n;
+		out->ho.ka_liid_len = strlen(s);
+		memcpy(out->ho.ka_liid, s, out->ho.ka_liid_len);
 	}
 	rc = get_str(j, "operator_id", 1, &s, e);
 	if (rc < 0)
@@ -296,12 +273,11 @@ int med_json_lea(const json_t *j, int patch, struct med_lea *out, struct med_jer
 		if (!s) {
 			out->operator_id[0] = '\0';
 		} else {
-			size_t n = strlen(s);
-			if (n < 1 || n > HO_OPID_MAX || !med_str_visible(s))
+			if (med_check_ident(s, HO_OPID_MAX) != 0)
 				return jerr(e, 400, "operator_id",
 				            "operator_id must be 1..%d visible ASCII octets",
 				            HO_OPID_MAX);
-			memcpy(out->operator_id, s, n + 1);
+			memcpy(out->operator_id, s, strlen(s) + 1);
 		}
 	}
 	json_t *tls = json_object_get(j, "tls");
@@ -324,11 +300,7 @@ int med_json_lea(const json_t *j, int patch, struct med_lea *out, struct med_jer
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
-			int ok = !s || strlen(s) == MED_PIN_HEX;
-			for (const char *c = s; ok && c && *c; c++)
-				ok = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') ||
-				     (*c >= 'A' && *c <= 'F');
-			if (!ok)
+			if (s && !med_valid_pin_hex(s))
 				return jerr(e, 400, "tls.pin_sha256",
 				            "tls.pin_sha256 must be 64 hex digits (SHA-256)");
 			snprintf(out->pin, sizeof out->pin, "%s", s ? s : "");
@@ -355,7 +327,7 @@ static int get_time(const json_t *j, const char *key, int64_t open, int64_t *out
 		*out = open;
 		return 0;
 	}
-	if (lt_parse_utc(s, out) != 0 || *out < 0)
+	if (med_parse_time(s, out) != 0)
 		return jerr(e, 400, key,
 		            "%s must be a UTC time like 2026-11-27T06:00:00Z, got "
 		            "\"%.40s\"",
@@ -453,10 +425,11 @@ int med_json_warrant(const json_t *j, int patch, struct med_wdef *w, struct med_
 		}
 		if (i == 0) {
 			size_t n = strlen(s);
-			if (n < 1 || n > MED_LIID_MAX)
+			int bad = med_check_ident(s, MED_LIID_MAX);
+			if (bad == MED_IDENT_LENGTH)
 				return jerr(e, 400, "liid", "liid must be 1..%d octets, got %zu",
 				            MED_LIID_MAX, n);
-			if (!med_str_visible(s))
+			if (bad == MED_IDENT_CHARS)
 				return jerr(e, 400, "liid",
 				            "liid must be visible ASCII characters (no spaces or "
 				            "control characters)");
@@ -469,11 +442,7 @@ int med_json_warrant(const json_t *j, int patch, struct med_wdef *w, struct med_
 			if (check_country(s, "delivery_country", w->deliv_country, e) != 0)
 				return -1;
 		} else {
-			if (strcmp(s, "full") == 0)
-				w->c.mode = LT_TASK_FULL;
-			else if (strcmp(s, "iri-only") == 0)
-				w->c.mode = LT_TASK_IRI_ONLY;
-			else
+			if ((w->c.mode = med_parse_mode(s)) < 0)
 				return jerr(e, 400, "mode",
 				            "mode must be full or iri-only, got "
 				            "\"%.40s\"",
@@ -498,7 +467,7 @@ int med_json_warrant(const json_t *j, int patch, struct med_wdef *w, struct med_
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
-		if (!*s || strlen(s) > MED_TARGET_NAME_MAX || !med_str_text(s))
+		if (!med_valid_target_name(s))
 			return jerr(e, 400, "target_name",
 			            "target_name must be 1..%d printable characters",
 			            MED_TARGET_NAME_MAX);
@@ -533,41 +502,13 @@ int med_json_warrant(const json_t *j, int patch, struct med_wdef *w, struct med_
 	return 0;
 }
 
-static int overlaps(const struct lt_target *a, const struct lt_target *b)
-{
-	if (a->family != b->family)
-		return 0;
-	int p = a->prefix < b->prefix ? a->prefix : b->prefix;
-	int bytes = p / 8, bits = p % 8;
-	if (memcmp(a->addr, b->addr, (size_t)bytes) != 0)
-		return 0;
-	if (bits) {
-		uint8_t mask = (uint8_t)(0xff << (8 - bits));
-		if ((a->addr[bytes] & mask) != (b->addr[bytes] & mask))
-			return 0;
-	}
-	return 1;
-}
-
 int med_wdef_check(const struct med_wdef *w, struct med_jerr *e)
 {
 	if (w->c.ntargets < 1)
 		return jerr(e, 400, "targets", "at least one target is required");
-	/* Overlap: quadratic, bounded by LT_TASK_MAX_TARGETS_PER_TASK only for small lists; a
-	 * sort would do for big ones, warrants carry few targets. */
-	if (w->c.ntargets <= 2000) {
-		for (size_t i = 0; i < w->c.ntargets; i++)
-			for (size_t k = 0; k < i; k++)
-				if (overlaps(&w->c.targets[i], &w->c.targets[k])) {
-					char a[64], b[64];
-					lt_target_format(&w->c.targets[i], a, sizeof a);
-					lt_target_format(&w->c.targets[k], b, sizeof b);
-					return jerr(e, 400, "targets",
-					            "target %s overlaps target %s", a, b);
-				}
-	} else {
-		return jerr(e, 400, "targets", "at most 2000 targets per warrant");
-	}
+	char why[160];
+	if (med_targets_check(w->c.targets, w->c.ntargets, why, sizeof why) != 0)
+		return jerr(e, 400, "targets", "%s", why);
 	if (w->c.end <= w->c.start)
 		return jerr(e, 400, "end", "end must be after start");
 	if (w->nleas < 1)

@@ -217,12 +217,26 @@ int med_cin_roll_locked(struct med_ctx *m, struct med_warrant *w, uint8_t *scrat
 /* mediator.c: writes <state_dir>/status (the statistics lines, replaced atomically). */
 void med_write_status(struct med_ctx *m);
 
+/* records.c: a run of records of one XID and handover from one connection: the warrant stays
+ * locked (w->mu) from one record to the next, so the lookup, the lock and the spool room check
+ * are paid once per run. At most MED_RUN_MAX records; the caller ends a run (med_run_end)
+ * before anything that may wait or take other locks (reading, acknowledging). */
+#define MED_RUN_MAX 256
+struct med_run {
+	struct med_warrant *w; /* locked by the run, or NULL */
+	uint8_t xid[16];
+	int hi;
+	unsigned n;
+};
+void med_run_end(struct med_run *run); /* accepts NULL and an ended run */
 /* records.c: one parsed X2/X3 PDU (type X2 or X3) from IAP iap_id. scratch holds one encoded
- * PS-PDU (MED_PSPDU_MAX). Problems with the record are counted, not fatal. Returns 0, or -1
- * when the record could not be made durable (spool write error, or intake stopping while the
- * spool is full): the connection must be dropped without acknowledging, so the IAP resends. */
+ * PS-PDU (MED_PSPDU_MAX). run (may be NULL: one record alone) carries the warrant lock to the
+ * next record. Problems with the record are counted, not fatal. Returns 0, or -1 when the
+ * record could not be made durable (spool write error, or intake stopping while the spool is
+ * full): the connection must be dropped without acknowledging, so the IAP resends (the run
+ * is ended then). */
 int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *iap_id,
-                  uint8_t *scratch, size_t cap);
+                  uint8_t *scratch, size_t cap, struct med_run *run);
 /* Counts a drop and logs it (rate-limited, one line per reason per 10 s). */
 void med_drop(struct med_ctx *m, enum med_drop why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -97,9 +97,50 @@ int med_drain(struct med_ctx *m, const volatile sig_atomic_t *cancel);
 void med_print_stats(struct med_ctx *m, FILE *out);
 void med_free(struct med_ctx *m); /* accepts NULL */
 
-/* Shared by the YAML config and the REST validation (config.c): 1 when every character of s is
- * visible ASCII (0x21..0x7e), resp. printable text (no control characters, spaces allowed). */
+/* ---- Value checks shared by the YAML config (seed LEAs and warrants) and the REST bodies
+ * (json_val.c), in config.c: both accept exactly the same values. Each caller words its own
+ * message (the config's "<file>:<line>: <key path>: ...", the API's JSON error naming the
+ * member). ---- */
+/* 1 when every character of s is visible ASCII (0x21..0x7e), resp. printable text (no control
+ * characters, spaces allowed). */
 int med_str_visible(const char *s);
 int med_str_text(const char *s);
+/* 1 when s is an ISO 3166 alpha-2 country code: two uppercase letters. */
+int med_valid_country(const char *s);
+/* 1 when s is an LEA id: 1..HO_LEA_ID_MAX characters of A-Z a-z 0-9 . _ - */
+int med_valid_lea_id(const char *s);
+/* 1 when s is host:port (shorter than HO_ADDR_MAX; port 0 only when allow_zero_port). */
+int med_valid_hostport(const char *s, int allow_zero_port);
+/* 1 when s is a SHA-256 in hex: exactly 64 hex digits. */
+int med_valid_pin_hex(const char *s);
+/* 1 when s is a target name (IPIRI targetUsername): 1..MED_TARGET_NAME_MAX printable. */
+int med_valid_target_name(const char *s);
+/* An octet-string identifier shown in logs and file names (LIID, operator and network element
+ * ids, keep-alive LIID): 0, MED_IDENT_LENGTH when not 1..max octets, MED_IDENT_CHARS when not
+ * visible ASCII. */
+#define MED_IDENT_LENGTH (-1)
+#define MED_IDENT_CHARS (-2)
+int med_check_ident(const char *s, size_t max);
+/* Named values: the enum value, or -1 when unknown. */
+int med_parse_ts_form(const char *s);  /* microseconds|generalized|both -> MED_TS_* */
+int med_parse_mode(const char *s);     /* full|iri-only -> LT_TASK_FULL / LT_TASK_IRI_ONLY */
+int med_parse_ack_mode(const char *s); /* keepalive|window|pdu-ack -> HO_ACK_* (callers refuse
+                                        * HO_ACK_PDU: not supported yet) */
+/* A UTC time like 2026-01-01T00:00:00Z: 0, -1 when it does not parse, -2 before 1970. */
+int med_parse_time(const char *s, int64_t *out);
+/* A warrant's target list: 0, or -1 with the problem in why (more than MED_TARGETS_CHECK_MAX
+ * targets, or two that overlap: "target A overlaps target B"). */
+#define MED_TARGETS_CHECK_MAX LT_TASK_MAX_TARGETS_PER_TASK /* 10,000 */
+int med_targets_check(const struct lt_target *t, size_t n, char *why, size_t whylen);
+/* An LEA's settings before any is given: timestamp microseconds, keep-alive LIID "-", ack mode
+ * keepalive and the defaults of med_lea_ints. */
+void med_lea_defaults(struct ho_lea_conf *l);
+/* The LEA's integer settings, their bounds and defaults (off: offset in struct ho_lea_conf). */
+struct med_lea_int {
+	const char *key;
+	int min, max, def;
+	size_t off;
+};
+extern const struct med_lea_int med_lea_ints[]; /* ends with key NULL */
 
 #endif

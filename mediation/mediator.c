@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define INTAKE_STOP_WAIT_MS 15000
@@ -117,6 +118,11 @@ int med_start(struct med_ctx *m, char *err, size_t errlen)
 void med_stop_intake(struct med_ctx *m)
 {
 	atomic_store(&m->stopping, 1);
+	/* wakes the accept loops now rather than at their next poll timeout */
+	if (m->x2x3_fd >= 0)
+		(void)shutdown(m->x2x3_fd, SHUT_RD);
+	if (m->tasking_fd >= 0)
+		(void)shutdown(m->tasking_fd, SHUT_RD);
 	med_rest_stop(m->rest);
 	m->rest = NULL;
 	if (m->x2x3_started)

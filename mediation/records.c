@@ -131,10 +131,47 @@ int med_cin_roll_locked(struct med_ctx *m, struct med_warrant *w, uint8_t *scrat
 	return med_emit_event_locked(m, w, 1, scratch, cap);
 }
 
-int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *iap_id,
-                  uint8_t *scratch, size_t cap)
+void med_run_end(struct med_run *run)
 {
-	struct med_warrant *w = med_warrant_find(m, p->xid);
+	if (run && run->w) {
+		pthread_mutex_unlock(&run->w->mu);
+		run->w = NULL;
+	}
+	if (run)
+		run->n = 0;
+}
+
+/* The end of one record's locked part: the run keeps the warrant locked for the next record of
+ * the same XID and handover (at most MED_RUN_MAX), else it is unlocked. */
+static void run_keep(struct med_run *run, struct med_warrant *w, int hi)
+{
+	if (run && run->w != w) { /* a new run starts with this record */
+		run->w = w;
+		run->hi = hi;
+		run->n = 0;
+		memcpy(run->xid, w->xid, 16);
+	}
+	if (!run || ++run->n >= MED_RUN_MAX) {
+		if (run) {
+			run->w = NULL;
+			run->n = 0;
+		}
+		pthread_mutex_unlock(&w->mu);
+	}
+}
+
+int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *iap_id,
+                  uint8_t *scratch, size_t cap, struct med_run *run)
+{
+	int x3 = p->type == LT_X3;
+	int hi = x3 ? HO_HI3 : HO_HI2;
+	struct med_warrant *w;
+	if (run && run->w && run->hi == hi && memcmp(run->xid, p->xid, 16) == 0) {
+		w = run->w; /* locked, its spool room checked at the run's start */
+	} else {
+		med_run_end(run);
+		w = med_warrant_find(m, p->xid);
+	}
 	if (!w) {
 		char xs[37];
 		lt_uuid_format(p->xid, xs);
@@ -142,8 +179,6 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 		         iap_id, xs);
 		return 0;
 	}
-	int x3 = p->type == LT_X3;
-	int hi = x3 ? HO_HI3 : HO_HI2;
 	if (x3 && w->conf->mode == LT_TASK_IRI_ONLY) {
 		med_drop(m, MED_DROP_X3_IRI_ONLY,
 		         "iap %s x2x3: X3 for iri-only warrant %s dropped (no CC under a pen "
@@ -166,9 +201,12 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 		         iap_id, w->conf->liid);
 		return 0;
 	}
-	int64_t now;
-	uint32_t nsec;
-	lt_wallclock(&now, &nsec);
+	/* The wall clock only when needed (per record it is not free): a record without a time
+	 * of interception, or a warrant that may start now. */
+	int64_t now = 0;
+	uint32_t nsec = 0;
+	if (!p->has_ts)
+		lt_wallclock(&now, &nsec);
 	int64_t ts_sec = now;
 	uint32_t ts_usec = nsec / 1000;
 	int qual = MED_TSQ_MEDIATION;
@@ -181,31 +219,37 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 
 	/* The de-duplication key: kept with the spooled record (docs/delivery.md). */
 	struct ho_spool_key key;
-	memset(&key, 0, sizeof key);
 	key.has = p->has_seq;
-	snprintf(key.iap, sizeof key.iap, "%s", iap_id);
+	size_t idlen = strnlen(iap_id, HO_SPOOL_ID_MAX);
+	memcpy(key.iap, iap_id, idlen);
+	key.iap[idlen] = '\0';
 	key.epoch = p->has_epoch ? p->epoch : 0;
 	memcpy(key.xid, p->xid, 16);
 	key.seq = p->seq;
 
 	/* Back-pressure: while a spool of this warrant is full, nothing more is taken from this
-	 * connection (not read, not acknowledged); the IAP keeps its data. */
-	pthread_mutex_lock(&w->mu);
-	while (spool_full_locked(w, hi)) {
-		pthread_mutex_unlock(&w->mu);
-		if (atomic_load(&m->stopping))
-			return -1;
-		usleep(50 * 1000);
+	 * connection (not read, not acknowledged); the IAP keeps its data. Checked once per run
+	 * of records (the bound is soft by at most one run per connection). */
+	if (!run || run->w != w) {
 		pthread_mutex_lock(&w->mu);
+		while (spool_full_locked(w, hi)) {
+			pthread_mutex_unlock(&w->mu);
+			if (atomic_load(&m->stopping))
+				return -1;
+			usleep(50 * 1000);
+			pthread_mutex_lock(&w->mu);
+		}
 	}
 	if (med_dedup_seen(m->dedup, &key)) {
-		pthread_mutex_unlock(&w->mu);
+		run_keep(run, w, hi);
 		atomic_fetch_add(&m->duplicates, 1);
 		return 0;
 	}
+	if (w->state == MED_W_PENDING && p->has_ts)
+		lt_wallclock(&now, &nsec);
 	int state = med_warrant_activate_locked(m, w, now, scratch, cap);
 	if (state != MED_W_ACTIVE || !med_warrant_admit_locked(w, p, ts_sec)) {
-		pthread_mutex_unlock(&w->mu);
+		run_keep(run, w, hi);
 		med_drop(m, MED_DROP_INACTIVE,
 		         "iap %s x2x3: record for %s outside its active window dropped", iap_id,
 		         w->conf->liid);
@@ -224,7 +268,9 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 		h.ts_sec = ts_sec;
 		h.ts_usec = ts_usec;
 		h.ts_qual = qual;
-		snprintf(h.ipid, sizeof h.ipid, "%s", iap_id);
+		size_t ipl = strnlen(iap_id, sizeof h.ipid - 1);
+		memcpy(h.ipid, iap_id, ipl);
+		h.ipid[ipl] = '\0';
 		long n = x3 ? med_encode_cc_fast(&cc_tpl, &h, dir, p->payload, p->payload_len,
 		                                 scratch, cap)
 		            : med_encode_iri_report(&h, dir, &facts, scratch, cap);
@@ -249,6 +295,12 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 	}
 	if (spooled)
 		med_dedup_note(m->dedup, &key);
-	pthread_mutex_unlock(&w->mu);
+	if (rc != 0) { /* the connection is dropped: no run goes on */
+		if (run && run->w == w)
+			run->w = NULL;
+		pthread_mutex_unlock(&w->mu);
+		return rc;
+	}
+	run_keep(run, w, hi);
 	return rc;
 }

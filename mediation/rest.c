@@ -18,6 +18,9 @@
 #include <sys/queue.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <stdint.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,12 +37,96 @@ struct med_rest {
 	atomic_int stop;
 };
 
+/* ---- handshake refusals ----
+ * evhttp runs the TLS handshake inside its bufferevent and drops a failed connection without a
+ * word. Like the X2/X3 and tasking listeners, the REST server logs every refused client with its
+ * address and the reason: a per-connection OpenSSL info callback sees the fatal alert the
+ * mediator sends (no certificate, unknown CA, expired, wrong purpose, ...), one the client sends
+ * (it does not trust the mediator), and the end of a handshake whose certificate verified but
+ * does not hold the admin role (every request on such a connection is then refused with 403). One
+ * line per connection: a flag in the SSL's ex_data. */
+static int rest_logged_idx = -1;
+static pthread_once_t rest_idx_once = PTHREAD_ONCE_INIT;
+
+static void rest_idx_init(void)
+{
+	rest_logged_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static void rest_refused(SSL *ssl, const char *why)
+{
+	static int logged_mark;
+	if (rest_logged_idx >= 0) {
+		if (SSL_get_ex_data(ssl, rest_logged_idx))
+			return;
+		SSL_set_ex_data(ssl, rest_logged_idx, &logged_mark);
+	}
+	char addr[80];
+	int fd = SSL_get_fd(ssl);
+	if (fd >= 0)
+		lt_peer_addr(fd, addr, sizeof addr);
+	else
+		snprintf(addr, sizeof addr, "?");
+	lt_warn("rest: refused connection from %s: %s", addr, why);
+}
+
+/* The reason of a handshake the mediator aborted with a fatal alert. */
+static void refusal_reason(SSL *ssl, int alert, char *why, size_t len)
+{
+	long vr = SSL_get_verify_result(ssl);
+	unsigned long e = ERR_peek_last_error(); /* not consumed: libevent reads the queue */
+	char es[200] = "";
+	if (e)
+		ERR_error_string_n(e, es, sizeof es);
+	if (vr != X509_V_OK)
+		snprintf(why, len, "TLS handshake failed: certificate verify failed: %s (alert %s)",
+		         X509_verify_cert_error_string(vr), SSL_alert_desc_string_long(alert));
+	else if ((alert & 0xff) == 116 /* certificate_required, unnamed by OpenSSL 3.0 */ ||
+	         strstr(es, "peer did not return a certificate"))
+		snprintf(why, len, "TLS handshake failed: peer presented no certificate");
+	else
+		snprintf(why, len, "TLS handshake failed: alert %s%s%s",
+		         SSL_alert_desc_string_long(alert), es[0] ? ": " : "", es);
+}
+
+static void rest_info_cb(const SSL *cssl, int where, int ret)
+{
+	SSL *ssl = (SSL *)(uintptr_t)cssl; /* OpenSSL hands a const pointer to a mutable SSL */
+	char why[400];
+	if ((where & SSL_CB_ALERT) && SSL_in_init(ssl) && (ret >> 8) == SSL3_AL_FATAL) {
+		if (where & SSL_CB_WRITE) {
+			refusal_reason(ssl, ret, why, sizeof why);
+		} else {
+			snprintf(
+			    why, sizeof why,
+			    "TLS handshake failed: the client aborted it with alert %s (does it "
+			    "trust the mediator's certificate?)",
+			    SSL_alert_desc_string_long(ret));
+		}
+		rest_refused(ssl, why);
+	} else if (where & SSL_CB_HANDSHAKE_DONE) {
+		char role[256];
+		if (lt_tls_check_role(ssl, LT_ROLE_ADMIN, role, sizeof role) != 0) {
+			char subj[MED_WHO_MAX] = "";
+			if (lt_tls_peer_subject(ssl, subj, sizeof subj) != 0)
+				snprintf(subj, sizeof subj, "?");
+			snprintf(why, sizeof why,
+			         "client certificate \"%.120s\" is not an admin one: %.200s "
+			         "(every request refused with 403)",
+			         subj, role);
+			rest_refused(ssl, why);
+		}
+	}
+}
+
 static struct bufferevent *bevcb(struct event_base *base, void *arg)
 {
 	struct med_rest *r = arg;
 	SSL *ssl = SSL_new(r->m->srv_ctx);
 	if (!ssl)
 		return NULL;
+	pthread_once(&rest_idx_once, rest_idx_init);
+	SSL_set_info_callback(ssl, rest_info_cb);
 	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 	                                      BEV_OPT_CLOSE_ON_FREE);
 }
@@ -134,10 +221,11 @@ static json_t *iaps_json(struct med_ctx *m)
 			char ls[32];
 			med_fmt_utc(sqlite3_column_int64(st, 1), ls, sizeof ls);
 			json_array_append_new(
-			    a, json_pack("{s:s, s:b, s:n, s:I, s:I, s:n, s:b, s:s}", "id", id,
+			    a, json_pack("{s:s, s:b, s:n, s:I, s:I, s:n, s:n, s:b, s:s}", "id", id,
 			                 "connected", 0, "peer", "task_version", (json_int_t)0,
 			                 "acked_version", (json_int_t)sqlite3_column_int64(st, 2),
-			                 "ack_latency_ms", "in_sync", 0, "last_seen", ls));
+			                 "ack_latency_ms", "x2x3_connected", "in_sync", 0,
+			                 "last_seen", ls));
 		}
 	}
 	sqlite3_finalize(st);

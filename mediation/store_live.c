@@ -119,7 +119,9 @@ struct med_lea_rt *med_live_lea_find(struct med_ctx *m, const char *id)
 /* The TLS client context of an LEA's handovers, and its handover settings in hc: the mediator's
  * context (peer must hold the lea role), or for a collector that is not lawtap (docs/rest-api.md,
  * "tls") one of its own: chain to the LEA's CA with serverAuth EKU and no role check, or the
- * pinned certificate as the only trust. NULL with the reason in err. */
+ * pinned certificate as the only trust. With both a CA and a pin, both apply: the context
+ * verifies the chain against the LEA's CA (not a pinned context) and the handover checks the
+ * pin after every handshake (hc->has_pin, handover/deliver.c). NULL with the reason in err. */
 static SSL_CTX *med_lea_tls_ctx(struct med_ctx *m, const struct med_lea *def,
                                 struct ho_lea_conf *hc, char *err, size_t errlen)
 {
@@ -135,10 +137,19 @@ static SSL_CTX *med_lea_tls_ctx(struct med_ctx *m, const struct med_lea *def,
 	hc->peer_no_role = 1;
 	struct lt_tls_conf tc = {m->cfg->tls_ca, m->cfg->tls_cert, m->cfg->tls_key, NULL};
 	char why[400];
-	SSL_CTX *ctx = lt_tls_ctx_new_client_ca(&tc, def->tls_ca[0] ? def->tls_ca : NULL,
-	                                        hc->has_pin, why, sizeof why);
+	/* A pinned context verifies nothing but the pin: only when there is no CA to verify. */
+	int pin_only = hc->has_pin && !def->tls_ca[0];
+	SSL_CTX *ctx = lt_tls_ctx_new_client_ca(&tc, def->tls_ca[0] ? def->tls_ca : NULL, pin_only,
+	                                        why, sizeof why);
 	if (!ctx)
 		snprintf(err, errlen, "lea %s: tls: %s", def->ho.id, why);
+	else
+		lt_info("lea %s: collector trust: %s%s%s", def->ho.id,
+		        def->tls_ca[0] ? "chain to the LEA's CA " : "",
+		        def->tls_ca[0] ? def->tls_ca : "",
+		        hc->has_pin ? (def->tls_ca[0] ? " and the certificate pin"
+		                                      : "the certificate pin only")
+		                    : "");
 	return ctx;
 }
 

@@ -5,9 +5,12 @@
  *   format.c    names and text forms (time, addresses, JSON strings, LIIDs for logs)
  *   writers.c   cc.pcap, iri.csv records (plain stdio, the caller owns the FILE)
  *   stream.c    framing: a bounded buffer that cuts a byte stream into whole PS-PDUs
+ *   fastdec.c   the fast decoder for CC (IPCC iPPackets) and keep-alive PDUs; else asn1c
  *   store.c     the output directory: routing by kind, de-duplication, counters, summary
- *   session.c   one HI2/HI3 connection: frame, decode, answer keep-alives, store
- *   listener.c  the two TLS listeners and their connection threads
+ *   session.c   one HI2/HI3 connection: frame, decode, answer keep-alives, store (the store's
+ *               lock taken once per batch of records)
+ *   listener.c  the two TLS listeners and their connection threads (non-blocking sockets,
+ *               OpenSSL read-ahead, reads of many TLS records at once)
  *   decode_cli.c  `lawtap-collector --decode FILE.ber [--json]`
  * Errors: 0 or a negative COL_E_*; constructors return NULL with a reason. */
 #ifndef LAWTAP_COLLECTOR_H
@@ -101,6 +104,9 @@ int col_pcap_header(FILE *f);
 /* One packet record; caplen = len = pkt_len (at most COL_PCAP_SNAPLEN, else COL_E_ARG);
  * the time is clamped to the 32-bit pcap range. 0 or COL_E_IO. */
 int col_pcap_write(FILE *f, int64_t sec, uint32_t usec, const uint8_t *pkt, size_t pkt_len);
+/* The 16-byte record header col_pcap_write writes before the packet (same clamping). 0, or
+ * COL_E_ARG when pkt_len is over COL_PCAP_SNAPLEN. */
+int col_pcap_rec_header(uint8_t out[16], int64_t sec, uint32_t usec, size_t pkt_len);
 /* The CSV header line "liid,cin,seq,time,iri_type,event,username,src,dst,sport,dport,proto". */
 int col_csv_header(FILE *f);
 /* One CSV field (RFC 4180): quoted when it holds , " CR LF or starts/ends with a space;
@@ -110,6 +116,20 @@ int col_csv_field(FILE *f, const char *s, size_t len);
  * targetIPAddress when present. IPIRIOnly reports: event "headerReport", src/dst addresses,
  * ports for TCP/UDP, proto = IP protocol number. 0 or COL_E_IO. */
 int col_csv_iri(FILE *f, const struct med_record *r);
+
+/* ---- fastdec.c: the fast path for the common record shapes ---- */
+/* Decodes buf[0..len) when it is a CC PS-PDU with one IPCC iPPackets payload or a keep-alive
+ * (response) in the DER layout lawtap's encoders produce (fastdec.c lists it): returns 1 with
+ * *out filled exactly as med_decode would fill it, except that out->pkt points into buf (not
+ * malloc'd: never pass it to free or to med_record_clear). Returns 0 for anything else (out
+ * zeroed as med_decode starts it): the caller then decodes with med_decode, which accepts or
+ * refuses. No allocation, reads only buf[0..len). */
+int col_fastdec(const uint8_t *buf, size_t len, struct med_record *out);
+/* col_fastdec, else med_decode: the same contract as med_decode, and *fast says which path
+ * decoded (1: out->pkt points into buf). Release the record with col_record_release. */
+int col_decode(const uint8_t *buf, size_t len, struct med_record *out, int *fast, char *err,
+               size_t errlen);
+void col_record_release(struct med_record *r, int fast);
 
 /* ---- stream.c: framing through a bounded buffer of MED_PSPDU_MAX bytes ---- */
 struct col_stream;
@@ -143,8 +163,18 @@ int col_store_record(struct col_store *s, int hi, const char *conn, const uint8_
 void col_store_count(struct col_store *s, int what); /* COL_COUNT_* */
 enum { COL_COUNT_KEEPALIVE = 1, COL_COUNT_DECODE_ERROR, COL_COUNT_OTHER };
 void col_store_counters(struct col_store *s, struct col_counters *out);
-/* Flushes the stdio buffers of every output. 0 or COL_E_IO. */
+/* Flushes the buffers of every output to the kernel (not fsync). 0 or COL_E_IO. The outputs
+ * are buffered in large blocks: nothing is written per record; the session flushes before it
+ * answers a keep-alive (the answer confirms what came before it), main.c every 200 ms. */
 int col_store_flush(struct col_store *s);
+/* Batches: col_store_lock, then any number of the _locked calls, then col_store_unlock. The
+ * unlocked forms above are the same calls wrapped in the lock. */
+void col_store_lock(struct col_store *s);
+void col_store_unlock(struct col_store *s);
+int col_store_record_locked(struct col_store *s, int hi, const char *conn, const uint8_t *bytes,
+                            size_t len, const struct med_record *r);
+void col_store_count_locked(struct col_store *s, int what);
+int col_store_flush_locked(struct col_store *s);
 /* Rewrites DIR/summary.txt (written to a temporary file, then renamed). 0 or COL_E_IO. */
 int col_store_write_summary(struct col_store *s);
 /* Flushes, rewrites the summary, closes. Accepts NULL. */
@@ -164,6 +194,7 @@ struct col_session {
 	void *tap_arg;
 	uint64_t records, keepalives;
 	int warned_port; /* a wrong-handover warning was logged (then only debug) */
+	int locked;      /* holds the store's lock (inside col_session_drain only) */
 };
 /* Frames, decodes and handles every whole record buffered in cs->stream. Returns 0 (wants more
  * bytes) or -1 when the connection must be dropped (garbage or undecodable record: logged with

@@ -128,9 +128,9 @@ static int one(struct dec *d, const uint8_t *rec, size_t len, uint64_t off, cons
 {
 	struct med_record r;
 	char why[160] = "";
-	memset(&r, 0, sizeof r);
-	if (med_decode(rec, len, &r, why, sizeof why) != 0) {
-		med_record_clear(&r);
+	int fast = 0;
+	if (col_decode(rec, len, &r, &fast, why, sizeof why) != 0) {
+		col_record_release(&r, fast);
 		fprintf(stderr, "%s: offset %" PRIu64 ": record of %zu bytes does not decode: %s\n",
 		        path, off, len, why[0] ? why : "invalid");
 		d->cnt.decode_errors++;
@@ -155,7 +155,7 @@ static int one(struct dec *d, const uint8_t *rec, size_t len, uint64_t off, cons
 		print_json(d, off, len, &r, dup);
 	else
 		print_text(d, off, len, &r, dup);
-	med_record_clear(&r);
+	col_record_release(&r, fast);
 	return 0;
 }
 

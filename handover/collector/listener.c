@@ -2,7 +2,12 @@
  * mediator is the TLS client and must present a certificate of the mediator role. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -20,6 +25,7 @@
 #define POLL_MS 200        /* how often blocked threads look at the stop flag */
 #define HANDSHAKE_MS 10000 /* a client that does not finish the handshake in time is dropped */
 #define STOP_READ_MS 2000  /* after stop: keep reading what is in flight for at most this */
+#define REPLY_MS 10000 /* a keep-alive response that cannot be sent in this time fails the link */
 
 struct listener {
 	struct col_server *srv;
@@ -44,9 +50,102 @@ struct conn {
 	int fd, hi, slot;
 };
 
-static int tls_reply(void *arg, const uint8_t *buf, size_t len)
+/* A connection's TLS link. After the handshake its socket stays non-blocking and OpenSSL reads
+ * ahead: one recv brings in many TLS records, and a read takes every record that is already
+ * there (up to the free space of the stream), so one drain sees a batch of PS-PDUs instead of
+ * one TLS record's worth. */
+struct link {
+	SSL *ssl;
+	int fd;
+	int failed; /* the link failed after bytes were returned: report it on the next read */
+	char why[160];
+};
+
+/* Reads into buf[room]: bytes read (> 0), 0 when nothing came within timeout_ms, -1 when the
+ * link is closed or failed (reason in lk->why). */
+static long link_read(struct link *lk, uint8_t *buf, size_t room, int timeout_ms)
 {
-	return lt_tls_write_all(arg, buf, len);
+	if (lk->failed)
+		return -1;
+	size_t got = 0;
+	int64_t deadline = lt_now_ms() + timeout_ms;
+	ERR_clear_error(); /* SSL_get_error needs an empty queue */
+	while (got < room) {
+		size_t want = room - got > INT_MAX ? INT_MAX : room - got;
+		/* The error queue is empty here: every failure below clears it. */
+		int n = SSL_read(lk->ssl, buf + got, (int)want);
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		int e = SSL_get_error(lk->ssl, n);
+		int saved = errno;
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			ERR_clear_error();
+			if (got)
+				break;
+			int64_t left = deadline - lt_now_ms();
+			if (left <= 0)
+				return 0;
+			struct pollfd p = {.fd = lk->fd,
+			                   .events = e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN};
+			int pr = poll(&p, 1, (int)left);
+			if (pr == 0)
+				return 0;
+			if (pr < 0 && errno != EINTR) {
+				snprintf(lk->why, sizeof lk->why, "poll: %s", strerror(errno));
+				lk->failed = 1;
+				return -1;
+			}
+			continue;
+		}
+		if (e == SSL_ERROR_ZERO_RETURN) {
+			snprintf(lk->why, sizeof lk->why, "peer closed the connection");
+		} else if (e == SSL_ERROR_SYSCALL) {
+			snprintf(lk->why, sizeof lk->why, "connection lost: %s",
+			         saved ? strerror(saved) : "unexpected EOF");
+		} else {
+			char b[120];
+			ERR_error_string_n(ERR_peek_last_error(), b, sizeof b);
+			snprintf(lk->why, sizeof lk->why, "TLS error: %s", b);
+		}
+		ERR_clear_error();
+		lk->failed = 1;
+		if (got)
+			break; /* hand over what came before the end first */
+		return -1;
+	}
+	return (long)got;
+}
+
+/* Writes all of buf (a keep-alive response) on the non-blocking socket, waiting for room for
+ * at most REPLY_MS. 0 or -1. */
+static int link_write(void *arg, const uint8_t *buf, size_t len)
+{
+	struct link *lk = arg;
+	int64_t deadline = lt_now_ms() + REPLY_MS;
+	while (len > 0) {
+		int chunk = len > INT_MAX ? INT_MAX : (int)len;
+		ERR_clear_error();
+		int n = SSL_write(lk->ssl, buf, chunk);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		int e = SSL_get_error(lk->ssl, n);
+		ERR_clear_error();
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			return -1;
+		int64_t left = deadline - lt_now_ms();
+		if (left <= 0)
+			return -1;
+		struct pollfd p = {.fd = lk->fd,
+		                   .events = e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN};
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+			return -1;
+	}
+	return 0;
 }
 
 static void release(struct conn *c)
@@ -59,14 +158,13 @@ static void release(struct conn *c)
 	pthread_mutex_unlock(&srv->mu);
 }
 
-static void receive(struct col_server *srv, struct col_session *cs, SSL *ssl)
+static void receive(struct col_server *srv, struct col_session *cs, struct link *lk)
 {
 	int64_t stop_at = 0;
 	for (;;) {
-		char why[128] = "";
 		size_t room;
 		uint8_t *p = col_stream_space(cs->stream, &room);
-		long n = lt_tls_read(ssl, p, room, POLL_MS, why, sizeof why);
+		long n = link_read(lk, p, room, POLL_MS);
 		if (n > 0) {
 			col_stream_commit(cs->stream, (size_t)n);
 			if (col_session_drain(cs) != 0)
@@ -79,7 +177,7 @@ static void receive(struct col_server *srv, struct col_session *cs, SSL *ssl)
 				        cs->name, (unsigned long long)col_stream_offset(cs->stream),
 				        col_stream_pending(cs->stream));
 			lt_info("%s: closed (%s) after %llu records, %llu keep-alives", cs->name,
-			        why[0] ? why : "EOF", (unsigned long long)cs->records,
+			        lk->why[0] ? lk->why : "EOF", (unsigned long long)cs->records,
 			        (unsigned long long)cs->keepalives);
 			return;
 		}
@@ -118,15 +216,20 @@ static void *conn_main(void *arg)
 	char subj[256] = "";
 	lt_tls_peer_subject(ssl, subj, sizeof subj);
 	lt_info("%s: mediator connected (%s)", cs.name, subj);
+	struct link lk = {.ssl = ssl, .fd = c->fd};
+	int fl = fcntl(c->fd, F_GETFL);
+	SSL_set_read_ahead(ssl, 1);
 	cs.stream = col_stream_new();
 	cs.store = srv->store;
 	cs.hi = c->hi;
-	cs.reply = tls_reply;
-	cs.reply_arg = ssl;
+	cs.reply = link_write;
+	cs.reply_arg = &lk;
 	if (!cs.stream)
 		lt_err("%s: out of memory", cs.name);
+	else if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) != 0)
+		lt_err("%s: cannot make the socket non-blocking: %s", cs.name, strerror(errno));
 	else
-		receive(srv, &cs, ssl);
+		receive(srv, &cs, &lk);
 	col_stream_free(cs.stream);
 	/* Free the TLS session before release(): col_server_stop returns once no connection is
 	 * active, and the process may exit right after (LeakSanitizer saw half-freed SSL objects

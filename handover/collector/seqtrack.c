@@ -24,6 +24,7 @@ struct stream {
 struct col_seqtrack {
 	struct stream **slot; /* open addressing, power-of-two size */
 	size_t cap, count;
+	struct stream *last; /* the stream of the previous add: records come in runs */
 };
 
 static uint64_t key_hash(const uint8_t *liid, size_t len, uint32_t cin, int hi)
@@ -151,31 +152,56 @@ static int add_range(struct stream *s, uint64_t v)
 	return 0;
 }
 
+/* The stream of (liid, cin, hi), created when new; NULL when out of memory. */
+static struct stream *stream_of(struct col_seqtrack *t, const uint8_t *liid, size_t liid_len,
+                                uint32_t cin, int hi, uint32_t seq)
+{
+	size_t i = find_slot(t->slot, t->cap, liid, liid_len, cin, hi);
+	struct stream *s = t->slot[i];
+	if (s)
+		return s;
+	if ((t->count + 1) * 2 > t->cap) {
+		if (grow(t) != 0)
+			return NULL;
+		i = find_slot(t->slot, t->cap, liid, liid_len, cin, hi);
+	}
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	memcpy(s->liid, liid, liid_len);
+	s->liid_len = liid_len;
+	s->cin = cin;
+	s->hi = hi;
+	s->first = s->last = seq;
+	t->slot[i] = s;
+	t->count++;
+	return s;
+}
+
 int col_seqtrack_add(struct col_seqtrack *t, const uint8_t *liid, size_t liid_len, uint32_t cin,
                      int hi, uint32_t seq)
 {
 	if (!t || !liid || liid_len == 0 || liid_len > MED_LIID_MAX)
 		return COL_E_ARG;
-	size_t i = find_slot(t->slot, t->cap, liid, liid_len, cin, hi);
-	struct stream *s = t->slot[i];
-	if (!s) {
-		if ((t->count + 1) * 2 > t->cap) {
-			if (grow(t) != 0)
-				return COL_E_NOMEM;
-			i = find_slot(t->slot, t->cap, liid, liid_len, cin, hi);
-		}
-		s = calloc(1, sizeof *s);
-		if (!s)
+	/* Streams are never freed or moved before col_seqtrack_free (grow moves the slot array,
+	 * not the streams), so the previous one can be kept by pointer: no hashing for a run of
+	 * records of one stream. */
+	struct stream *s = t->last;
+	if (!s || !key_eq(s, liid, liid_len, cin, hi)) {
+		if (!(s = stream_of(t, liid, liid_len, cin, hi, seq)))
 			return COL_E_NOMEM;
-		memcpy(s->liid, liid, liid_len);
-		s->liid_len = liid_len;
-		s->cin = cin;
-		s->hi = hi;
-		s->first = s->last = seq;
-		t->slot[i] = s;
-		t->count++;
+		t->last = s;
 	}
 	uint64_t v = seq;
+	if (v == s->next && s->nrng == 0) { /* the common case: the next number, no holes */
+		s->next++;
+		s->received++;
+		if (seq < s->first)
+			s->first = seq;
+		if (seq > s->last)
+			s->last = seq;
+		return COL_SEQ_NEW;
+	}
 	if (v < s->next) {
 		s->dups++;
 		return COL_SEQ_DUP;

@@ -6,6 +6,24 @@
 #include "lib/log.h"
 #include "lib/timeutil.h"
 
+/* The store's lock is taken once for a run of records (one drain call) rather than per record,
+ * and given up before a keep-alive response is sent and when the drain ends. */
+static void batch_begin(struct col_session *cs)
+{
+	if (cs->store && !cs->locked) {
+		col_store_lock(cs->store);
+		cs->locked = 1;
+	}
+}
+
+static void batch_end(struct col_session *cs)
+{
+	if (cs->locked) {
+		col_store_unlock(cs->store);
+		cs->locked = 0;
+	}
+}
+
 /* TS 102 232-1 / standards.md: the answer carries the request's sequence number, LIID, country
  * codes and operator id; the time is ours. */
 static int answer_keepalive(struct col_session *cs, const struct med_record *r)
@@ -25,14 +43,24 @@ static int answer_keepalive(struct col_session *cs, const struct med_record *r)
 		       r->hdr.seq, n);
 		return -1;
 	}
-	if (!cs->reply)
+	if (!cs->reply) {
+		batch_end(cs);
 		return 0;
-	/* The answer tells the mediator everything before it arrived: hand it to the kernel first,
-	 * so a confirmed record is in the files even if this process dies right after. */
-	if (cs->store && col_store_flush(cs->store) != 0) {
-		lt_err("%s: outputs cannot be flushed; not answering the keep-alive", cs->name);
-		return -1;
 	}
+	/* The answer tells the mediator everything before it arrived: hand it to the kernel first,
+	 * so a confirmed record is in the files even if this process dies right after. The outputs
+	 * are buffered between keep-alives (no write per record), so this is where they go out. */
+	if (cs->store) {
+		batch_begin(cs);
+		int frc = col_store_flush_locked(cs->store);
+		batch_end(cs);
+		if (frc != 0) {
+			lt_err("%s: outputs cannot be flushed; not answering the keep-alive",
+			       cs->name);
+			return -1;
+		}
+	}
+	/* Not under the store's lock: a slow link must not stall the other handover. */
 	if (cs->reply(cs->reply_arg, out, (size_t)n) != 0) {
 		lt_warn("%s: sending the keep-alive response failed", cs->name);
 		return -1;
@@ -49,8 +77,10 @@ static int handle(struct col_session *cs, const uint8_t *rec, size_t len, uint64
 	switch (r->kind) {
 	case MED_REC_KEEPALIVE:
 		cs->keepalives++;
-		if (cs->store)
-			col_store_count(cs->store, COL_COUNT_KEEPALIVE);
+		if (cs->store) {
+			batch_begin(cs);
+			col_store_count_locked(cs->store, COL_COUNT_KEEPALIVE);
+		}
 		lt_debug("%s: keep-alive seq %u", cs->name, r->hdr.seq);
 		return answer_keepalive(cs, r);
 	case MED_REC_CC:
@@ -68,7 +98,8 @@ static int handle(struct col_session *cs, const uint8_t *rec, size_t len, uint64
 		}
 		if (!cs->store)
 			return 0;
-		int rc = col_store_record(cs->store, cs->hi, cs->name, rec, len, r);
+		batch_begin(cs);
+		int rc = col_store_record_locked(cs->store, cs->hi, cs->name, rec, len, r);
 		if (rc == COL_SEQ_DUP) {
 			col_fmt_liid(liid, sizeof liid, r->hdr.liid, r->hdr.liid_len);
 			lt_debug("%s: duplicate %s liid %s cin %u seq %u dropped", cs->name,
@@ -83,15 +114,17 @@ static int handle(struct col_session *cs, const uint8_t *rec, size_t len, uint64
 		        r->hdr.seq);
 		return 0;
 	default:
-		if (cs->store)
-			col_store_count(cs->store, COL_COUNT_OTHER);
+		if (cs->store) {
+			batch_begin(cs);
+			col_store_count_locked(cs->store, COL_COUNT_OTHER);
+		}
 		lt_info("%s: record of an unsupported kind at offset %llu ignored", cs->name,
 		        (unsigned long long)off);
 		return 0;
 	}
 }
 
-int col_session_drain(struct col_session *cs)
+static int drain(struct col_session *cs)
 {
 	for (;;) {
 		const uint8_t *rec = NULL;
@@ -105,26 +138,39 @@ int col_session_drain(struct col_session *cs)
 			    "%s: offset %llu: not the start of a PS-PDU (bad BER tag or length); "
 			    "dropping the connection",
 			    cs->name, (unsigned long long)off);
-			if (cs->store)
-				col_store_count(cs->store, COL_COUNT_DECODE_ERROR);
+			if (cs->store) {
+				batch_begin(cs);
+				col_store_count_locked(cs->store, COL_COUNT_DECODE_ERROR);
+			}
 			return -1;
 		}
+		/* The common shapes (CC, keep-alives) take the fast path; anything else, and
+		 * anything it does not recognise, goes through asn1c (med_decode). */
 		struct med_record r;
-		char why[160] = "";
-		memset(&r, 0, sizeof r);
-		if (med_decode(rec, len, &r, why, sizeof why) != 0) {
-			med_record_clear(&r);
+		char why[160];
+		int fast = 0;
+		why[0] = '\0'; /* not "= \"\"": that zero-fills the array for every record */
+		if (col_decode(rec, len, &r, &fast, why, sizeof why) != 0) {
+			col_record_release(&r, fast);
 			lt_err("%s: offset %llu: record of %zu bytes does not decode: %s; dropping "
-			       "the "
-			       "connection",
+			       "the connection",
 			       cs->name, (unsigned long long)off, len, why[0] ? why : "invalid");
-			if (cs->store)
-				col_store_count(cs->store, COL_COUNT_DECODE_ERROR);
+			if (cs->store) {
+				batch_begin(cs);
+				col_store_count_locked(cs->store, COL_COUNT_DECODE_ERROR);
+			}
 			return -1;
 		}
 		rc = handle(cs, rec, len, off, &r);
-		med_record_clear(&r);
+		col_record_release(&r, fast);
 		if (rc != 0)
 			return -1;
 	}
+}
+
+int col_session_drain(struct col_session *cs)
+{
+	int rc = drain(cs);
+	batch_end(cs);
+	return rc;
 }

@@ -10,10 +10,24 @@
 #include "collector.h"
 #include "lib/log.h"
 
+/* Output buffering: records are written to the kernel in blocks of OUT_BUF bytes (and at every
+ * flush), not a write per few records (glibc's default buffer is st_blksize, 4 KiB). hi2.ber,
+ * hi3.ber and cc.pcap are appended to a buffer of ours by memcpy (their FILEs are unbuffered
+ * and only see whole blocks); iri.csv is written through stdio with a buffer of that size. */
+#define OUT_BUF (1u << 20)
+
+struct obuf {
+	FILE *f; /* unbuffered */
+	uint8_t *b;
+	size_t n;
+};
+
 struct col_store {
 	pthread_mutex_t mu;
 	char dir[4096];
 	FILE *pcap, *csv, *ber2, *ber3;
+	struct obuf ob2, ob3, obp; /* in front of ber2, ber3, pcap */
+	char *csvbuf;              /* csv's stdio buffer (freed after fclose) */
 	struct col_seqtrack *seq;
 	struct col_counters cnt;
 };
@@ -80,10 +94,10 @@ static int restore(struct col_store *s, const char *name, char *err, size_t errl
 		while ((rc = col_stream_next(st, &rec, &rl, &off)) == 0) {
 			struct med_record r;
 			char why[128];
-			memset(&r, 0, sizeof r);
-			if (med_decode(rec, rl, &r, why, sizeof why) != 0) {
+			int fast = 0;
+			if (col_decode(rec, rl, &r, &fast, why, sizeof why) != 0) {
 				bad = 1;
-				med_record_clear(&r);
+				col_record_release(&r, fast);
 				break;
 			}
 			if (r.kind == MED_REC_CC || r.kind == MED_REC_IRI) {
@@ -97,7 +111,7 @@ static int restore(struct col_store *s, const char *name, char *err, size_t errl
 						s->cnt.hi2_records++;
 				}
 			}
-			med_record_clear(&r);
+			col_record_release(&r, fast);
 			good = off + rl;
 			n_rec++;
 		}
@@ -119,8 +133,9 @@ static int restore(struct col_store *s, const char *name, char *err, size_t errl
 	return 0;
 }
 
-/* Opens name for appending; when empty, hdr writes the header; when not, check validates it. */
-static FILE *open_out(struct col_store *s, const char *name, int (*hdr)(FILE *),
+/* Opens name for appending; when empty, hdr writes the header; when not, check validates it.
+ * ob: the file gets our buffer ob in front (else it is the stdio-buffered iri.csv). */
+static FILE *open_out(struct col_store *s, const char *name, struct obuf *ob, int (*hdr)(FILE *),
                       int (*check)(FILE *), char *err, size_t errlen)
 {
 	char path[4200];
@@ -129,6 +144,18 @@ static FILE *open_out(struct col_store *s, const char *name, int (*hdr)(FILE *),
 	FILE *f = fopen(path, "a+b");
 	if (!f) {
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	/* Before any I/O on f (C11 7.21.5.6). glibc ignores the size without a buffer. */
+	if (ob ? setvbuf(f, NULL, _IONBF, 0) != 0
+	       : (!(s->csvbuf = malloc(OUT_BUF)) || setvbuf(f, s->csvbuf, _IOFBF, OUT_BUF) != 0)) {
+		snprintf(err, errlen, "%s: cannot set up its output buffer", path);
+		fclose(f);
+		return NULL;
+	}
+	if (ob && !ob->b && !(ob->b = malloc(OUT_BUF))) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		fclose(f);
 		return NULL;
 	}
 	if (fstat(fileno(f), &sb) != 0) {
@@ -145,6 +172,10 @@ static FILE *open_out(struct col_store *s, const char *name, int (*hdr)(FILE *),
 		snprintf(err, errlen, "%s exists and is not a LINKTYPE_RAW microsecond pcap", path);
 		fclose(f);
 		return NULL;
+	}
+	if (ob) {
+		ob->f = f;
+		ob->n = 0;
 	}
 	return f;
 }
@@ -175,10 +206,11 @@ struct col_store *col_store_open(const char *dir, char *err, size_t errlen)
 	if (mkdirs(dir, err, errlen) != 0 || restore(s, "hi2.ber", err, errlen) != 0 ||
 	    restore(s, "hi3.ber", err, errlen) != 0)
 		goto fail;
-	if (!(s->ber2 = open_out(s, "hi2.ber", NULL, NULL, err, errlen)) ||
-	    !(s->ber3 = open_out(s, "hi3.ber", NULL, NULL, err, errlen)) ||
-	    !(s->pcap = open_out(s, "cc.pcap", col_pcap_header, pcap_check, err, errlen)) ||
-	    !(s->csv = open_out(s, "iri.csv", col_csv_header, NULL, err, errlen)))
+	if (!(s->ber2 = open_out(s, "hi2.ber", &s->ob2, NULL, NULL, err, errlen)) ||
+	    !(s->ber3 = open_out(s, "hi3.ber", &s->ob3, NULL, NULL, err, errlen)) ||
+	    !(s->pcap =
+	          open_out(s, "cc.pcap", &s->obp, col_pcap_header, pcap_check, err, errlen)) ||
+	    !(s->csv = open_out(s, "iri.csv", NULL, col_csv_header, NULL, err, errlen)))
 		goto fail;
 	return s;
 fail:
@@ -186,14 +218,47 @@ fail:
 	return NULL;
 }
 
-int col_store_record(struct col_store *s, int hi, const char *conn, const uint8_t *bytes,
-                     size_t len, const struct med_record *r)
+/* Hands the buffered bytes to the kernel. 0 or COL_E_IO (the bytes are dropped then: the
+ * record they belong to is never confirmed, the link is dropped and the mediator resends). */
+static int ob_flush(struct obuf *o)
+{
+	if (!o->f || o->n == 0)
+		return 0;
+	size_t n = o->n;
+	o->n = 0;
+	return fwrite(o->b, 1, n, o->f) == n ? 0 : COL_E_IO;
+}
+
+static int ob_put(struct obuf *o, const void *p, size_t n)
+{
+	if (n > OUT_BUF - o->n) {
+		if (ob_flush(o) != 0)
+			return COL_E_IO;
+		if (n >= OUT_BUF)
+			return fwrite(p, 1, n, o->f) == n ? 0 : COL_E_IO;
+	}
+	memcpy(o->b + o->n, p, n);
+	o->n += n;
+	return 0;
+}
+
+void col_store_lock(struct col_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+}
+
+void col_store_unlock(struct col_store *s)
+{
+	pthread_mutex_unlock(&s->mu);
+}
+
+int col_store_record_locked(struct col_store *s, int hi, const char *conn, const uint8_t *bytes,
+                            size_t len, const struct med_record *r)
 {
 	if (r->kind != MED_REC_CC && r->kind != MED_REC_IRI)
 		return COL_E_ARG;
 	int khi = r->kind == MED_REC_CC ? COL_HI3 : COL_HI2;
 	const struct med_header *h = &r->hdr;
-	pthread_mutex_lock(&s->mu);
 	int rc =
 	    col_seqtrack_add(s->seq, h->liid, h->liid_len, h->has_cin ? h->cin : 0, khi, h->seq);
 	if (rc == COL_SEQ_NEW) {
@@ -201,30 +266,47 @@ int col_store_record(struct col_store *s, int hi, const char *conn, const uint8_
 			s->cnt.wrong_port++;
 		if (khi == COL_HI3) {
 			s->cnt.hi3_records++;
-			if (fwrite(bytes, 1, len, s->ber3) != len ||
-			    col_pcap_write(s->pcap, h->ts_sec, h->ts_usec, r->pkt, r->pkt_len) != 0)
+			uint8_t rh[16];
+			if (col_pcap_rec_header(rh, h->ts_sec, h->ts_usec, r->pkt_len) != 0 ||
+			    (r->pkt_len && !r->pkt))
+				rc = COL_E_ARG;
+			else if (ob_put(&s->ob3, bytes, len) != 0 || ob_put(&s->obp, rh, 16) != 0 ||
+			         ob_put(&s->obp, r->pkt, r->pkt_len) != 0)
 				rc = COL_E_IO;
 		} else {
 			s->cnt.hi2_records++;
-			if (fwrite(bytes, 1, len, s->ber2) != len || col_csv_iri(s->csv, r) != 0)
+			if (ob_put(&s->ob2, bytes, len) != 0 || col_csv_iri(s->csv, r) != 0)
 				rc = COL_E_IO;
 		}
 	}
-	pthread_mutex_unlock(&s->mu);
 	if (rc == COL_E_IO)
 		lt_err("%s: writing to %s failed: %s", conn, s->dir, strerror(errno));
 	return rc;
 }
 
-void col_store_count(struct col_store *s, int what)
+int col_store_record(struct col_store *s, int hi, const char *conn, const uint8_t *bytes,
+                     size_t len, const struct med_record *r)
 {
 	pthread_mutex_lock(&s->mu);
+	int rc = col_store_record_locked(s, hi, conn, bytes, len, r);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+void col_store_count_locked(struct col_store *s, int what)
+{
 	if (what == COL_COUNT_KEEPALIVE)
 		s->cnt.keepalives++;
 	else if (what == COL_COUNT_DECODE_ERROR)
 		s->cnt.decode_errors++;
 	else if (what == COL_COUNT_OTHER)
 		s->cnt.other++;
+}
+
+void col_store_count(struct col_store *s, int what)
+{
+	pthread_mutex_lock(&s->mu);
+	col_store_count_locked(s, what);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -235,9 +317,13 @@ void col_store_counters(struct col_store *s, struct col_counters *out)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static int flush_locked(struct col_store *s)
+int col_store_flush_locked(struct col_store *s)
 {
 	int rc = 0;
+	struct obuf *obs[] = {&s->ob2, &s->ob3, &s->obp};
+	for (size_t i = 0; i < sizeof obs / sizeof obs[0]; i++)
+		if (ob_flush(obs[i]) != 0)
+			rc = COL_E_IO;
 	FILE *fs[] = {s->ber2, s->ber3, s->pcap, s->csv};
 	for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++)
 		if (fs[i] && (fflush(fs[i]) != 0 || ferror(fs[i])))
@@ -248,7 +334,7 @@ static int flush_locked(struct col_store *s)
 int col_store_flush(struct col_store *s)
 {
 	pthread_mutex_lock(&s->mu);
-	int rc = flush_locked(s);
+	int rc = col_store_flush_locked(s);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -287,6 +373,10 @@ void col_store_close(struct col_store *s)
 	for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++)
 		if (fs[i] && fclose(fs[i]) != 0)
 			lt_err("closing an output in %s failed: %s", s->dir, strerror(errno));
+	free(s->ob2.b);
+	free(s->ob3.b);
+	free(s->obp.b);
+	free(s->csvbuf);
 	col_seqtrack_free(s->seq);
 	pthread_mutex_destroy(&s->mu);
 	free(s);

@@ -25,9 +25,9 @@ int col_pcap_header(FILE *f)
 	return rc ? COL_E_IO : 0;
 }
 
-int col_pcap_write(FILE *f, int64_t sec, uint32_t usec, const uint8_t *pkt, size_t pkt_len)
+int col_pcap_rec_header(uint8_t out[16], int64_t sec, uint32_t usec, size_t pkt_len)
 {
-	if (pkt_len > COL_PCAP_SNAPLEN || (pkt_len && !pkt))
+	if (pkt_len > COL_PCAP_SNAPLEN)
 		return COL_E_ARG;
 	if (sec < 0)
 		sec = 0;
@@ -35,13 +35,22 @@ int col_pcap_write(FILE *f, int64_t sec, uint32_t usec, const uint8_t *pkt, size
 		sec = UINT32_MAX;
 	if (usec > 999999)
 		usec = 999999;
-	int rc = put32(f, (uint32_t)sec);
-	rc |= put32(f, usec);
-	rc |= put32(f, (uint32_t)pkt_len);
-	rc |= put32(f, (uint32_t)pkt_len);
-	if (rc == 0 && pkt_len && fwrite(pkt, 1, pkt_len, f) != pkt_len)
-		rc = COL_E_IO;
-	return rc ? COL_E_IO : 0;
+	/* host byte order, as put32 writes the file header */
+	uint32_t rh[4] = {(uint32_t)sec, usec, (uint32_t)pkt_len, (uint32_t)pkt_len};
+	memcpy(out, rh, sizeof rh);
+	return 0;
+}
+
+int col_pcap_write(FILE *f, int64_t sec, uint32_t usec, const uint8_t *pkt, size_t pkt_len)
+{
+	uint8_t rh[16];
+	if ((pkt_len && !pkt) || col_pcap_rec_header(rh, sec, usec, pkt_len) != 0)
+		return COL_E_ARG;
+	if (fwrite(rh, sizeof rh, 1, f) != 1)
+		return COL_E_IO;
+	if (pkt_len && fwrite(pkt, 1, pkt_len, f) != pkt_len)
+		return COL_E_IO;
+	return 0;
 }
 
 int col_csv_header(FILE *f)

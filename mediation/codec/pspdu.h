@@ -159,4 +159,78 @@ struct med_record {
 int med_decode(const uint8_t *buf, size_t len, struct med_record *out, char *err, size_t errlen);
 void med_record_clear(struct med_record *r);
 
+/* ---- TRI PDUs: option negotiation and PDU acknowledgement (TS 102 232-1 TRIPayload) ----
+ * Additions for docs/pdu-ack.md. med_decode above keeps reporting these payloads as
+ * MED_REC_OTHER; med_decode_tri reads any PS-PDU's TRI payload with its option lists. */
+
+/* The TRIPayload alternative of a PS-PDU; the values are the TRIPayload context tags. */
+enum med_tri {
+	MED_TRI_NONE = -1, /* not a tRIPayload (a CC or IRI record, or another payload) */
+	MED_TRI_TEST = 1,
+	MED_TRI_PADDING = 2,
+	MED_TRI_KEEPALIVE = 3,
+	MED_TRI_KEEPALIVE_RESP = 4,
+	MED_TRI_FIRST_SEGMENT = 5,
+	MED_TRI_LAST_SEGMENT = 6,
+	MED_TRI_CIN_RESET = 7,
+	MED_TRI_OPTION_REQUEST = 9,
+	MED_TRI_OPTION_RESPONSE = 10,
+	MED_TRI_OPTION_COMPLETE = 11,
+	MED_TRI_PDU_ACK_REQUEST = 12,
+	MED_TRI_PDU_ACK_RESPONSE = 13,
+	MED_TRI_OTHER = 99 /* an alternative outside lawtap's profile (integrityCheck, ...) */
+};
+
+/* TS 102 232-1 Option (a CHOICE; the value is its context tag). */
+enum med_option { MED_OPT_PDU_ACK = 0 /* pDUAcknowledgement [0] NULL */ };
+
+/* Entries in one SEQUENCE OF Option that lawtap encodes or accepts on decoding. */
+#define MED_OPT_MAX 16
+
+/* A SEQUENCE OF Option: the known options in their order (duplicates kept), and how many
+ * entries were alternatives outside the profile (decoding only: asn1c skips their contents,
+ * so they cannot be echoed; an encoder refuses unknown != 0). */
+struct med_option_list {
+	size_t n;
+	int opt[MED_OPT_MAX]; /* enum med_option */
+	size_t unknown;
+};
+
+/* A decoded TRI PDU. */
+struct med_tri_pdu {
+	int tri;                          /* enum med_tri */
+	struct med_header hdr;            /* ts_form reports which time fields were present */
+	struct med_option_list requested; /* optionRequest requestedOptions */
+	struct med_option_list accepted;  /* optionResponse acceptedOptions */
+	struct med_option_list declined;  /* optionResponse declinedOptions */
+};
+
+/* 1 when list holds option opt (enum med_option). */
+int med_option_has(const struct med_option_list *list, int opt);
+
+/* Encoders of TRI PDUs, as med_encode_keepalive: the header h as given (placeholder LIID, CIN
+ * 0 or no CIN, the sequence number the caller chose), DER, bytes written or a negative MED_E_*.
+ * med_encode_tri: a TRI alternative whose value is NULL: tri one of MED_TRI_KEEPALIVE,
+ * MED_TRI_KEEPALIVE_RESP (same bytes as med_encode_keepalive), MED_TRI_OPTION_COMPLETE [11],
+ * MED_TRI_PDU_ACK_REQUEST [12], MED_TRI_PDU_ACK_RESPONSE [13]; any other value: MED_E_ARG.
+ * med_encode_option_request: optionRequest [9] { requestedOptions [0] req }.
+ * med_encode_option_response: optionResponse [10] { acceptedOptions [0] acc,
+ * declinedOptions [1] dec }.
+ * Lists: n 0..MED_OPT_MAX, every opt a known enum med_option, unknown 0, else MED_E_ARG; a
+ * NULL list pointer is MED_E_ARG (pass an empty list for an empty SEQUENCE OF). */
+long med_encode_tri(const struct med_header *h, int tri, uint8_t *out, size_t cap);
+long med_encode_option_request(const struct med_header *h, const struct med_option_list *req,
+                               uint8_t *out, size_t cap);
+long med_encode_option_response(const struct med_header *h, const struct med_option_list *acc,
+                                const struct med_option_list *dec, uint8_t *out, size_t cap);
+
+/* Decodes one whole PS-PDU (len bytes, framed by med_frame) like med_decode, and reports its
+ * TRI payload: out->tri (MED_TRI_NONE for a CC/IRI record or any non-TRI payload, whose
+ * contents are not examined beyond the BER decode), out->hdr, and the option lists of an
+ * optionRequest/optionResponse (empty otherwise). 0, or MED_E_DECODE with a reason in err
+ * (malformed, bytes after the PDU, a header field out of range, an option list of more than
+ * MED_OPT_MAX entries). Nothing to free; *out is fully overwritten; err may be NULL. */
+int med_decode_tri(const uint8_t *buf, size_t len, struct med_tri_pdu *out, char *err,
+                   size_t errlen);
+
 #endif

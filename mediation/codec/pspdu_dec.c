@@ -255,42 +255,47 @@ static int read_payload(Payload_t *p, struct med_record *out, char *err, size_t 
 	}
 }
 
+int med_pdu_decode(const uint8_t *buf, size_t len, PS_PDU_t **pdu, char *err, size_t errlen)
+{
+	*pdu = NULL;
+	if (!buf || len == 0) {
+		med_err(err, errlen, "empty input");
+		return MED_E_DECODE;
+	}
+	int rc = med_ber_check(buf, len, err, errlen);
+	if (rc != 0)
+		return rc;
+	asn_dec_rval_t dr = ber_decode(NULL, &asn_DEF_PS_PDU, (void **)pdu, buf, len);
+	if (dr.code != RC_OK) {
+		med_err(err, errlen, "%s at byte %zu",
+		        dr.code == RC_WMORE ? "truncated PS-PDU" : "malformed PS-PDU",
+		        (size_t)dr.consumed);
+		return MED_E_DECODE;
+	}
+	if ((size_t)dr.consumed != len) {
+		med_err(err, errlen, "%zu bytes after the PS-PDU", len - (size_t)dr.consumed);
+		return MED_E_DECODE;
+	}
+	return 0;
+}
+
 int med_decode(const uint8_t *buf, size_t len, struct med_record *out, char *err, size_t errlen)
 {
 	PS_PDU_t *pdu = NULL;
-	int rc = MED_E_DECODE;
 
 	if (!out)
 		return MED_E_DECODE;
 	memset(out, 0, sizeof *out);
 	out->dir = MED_DIR_NONE;
 	out->hdr.ts_qual = MED_TSQ_NONE;
-	if (!buf || len == 0) {
-		med_err(err, errlen, "empty input");
-		return MED_E_DECODE;
-	}
-	rc = med_ber_check(buf, len, err, errlen);
-	if (rc != 0)
-		return rc;
-	rc = MED_E_DECODE;
-	asn_dec_rval_t dr = ber_decode(NULL, &asn_DEF_PS_PDU, (void **)&pdu, buf, len);
-	if (dr.code != RC_OK) {
-		med_err(err, errlen, "%s at byte %zu",
-		        dr.code == RC_WMORE ? "truncated PS-PDU" : "malformed PS-PDU",
-		        (size_t)dr.consumed);
-		goto out;
-	}
-	if ((size_t)dr.consumed != len) {
-		med_err(err, errlen, "%zu bytes after the PS-PDU", len - (size_t)dr.consumed);
-		goto out;
-	}
+	int rc = med_pdu_decode(buf, len, &pdu, err, errlen);
 	/* No asn_check_constraints here: it refuses CHOICEs holding an unknown extension
 	 * alternative, which lawtap reports as MED_REC_OTHER. Every field copied out is checked
 	 * against its range below instead. */
-	rc = med_hdr_read(&pdu->pSHeader, &out->hdr, err, errlen);
+	if (rc == 0)
+		rc = med_hdr_read(&pdu->pSHeader, &out->hdr, err, errlen);
 	if (rc == 0)
 		rc = read_payload(&pdu->payload, out, err, errlen);
-out:
 	/* Also after a failed decode: asn1c leaves a partial structure behind. */
 	ASN_STRUCT_FREE(asn_DEF_PS_PDU, pdu);
 	return rc;

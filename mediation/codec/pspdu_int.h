@@ -30,6 +30,10 @@ int med_hdr_fill(PS_PDU_t *pdu, struct med_enc_hdr *s, const struct med_header *
  * MED_E_ENCODE. */
 long med_der_out(PS_PDU_t *pdu, uint8_t *out, size_t cap);
 
+/* BER-decodes one whole PS-PDU (structural check first, no bytes after it) into *pdu. 0 or
+ * MED_E_DECODE with a reason. *pdu may be set also on failure: always ASN_STRUCT_FREE it. */
+int med_pdu_decode(const uint8_t *buf, size_t len, PS_PDU_t **pdu, char *err, size_t errlen);
+
 /* Reads a decoded PSHeader into h. 0 or MED_E_DECODE with a reason in err. */
 int med_hdr_read(const PSHeader_t *ph, struct med_header *h, char *err, size_t errlen);
 

@@ -1,5 +1,6 @@
-/* Fuzz target: bytes from a mediator through the collector's receive path (framing, decoding,
- * keep-alive answers, CSV/pcap writers and sequence tracking), without sockets. The first byte
+/* Fuzz target: bytes from a mediator through the collector's receive path (framing, decoding
+ * on the fast path or through asn1c, each record checked against med_decode, keep-alive
+ * answers, CSV/pcap writers and sequence tracking), without sockets. The first byte
  * picks how the input is cut into reads, as TLS records may cut it anywhere. */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,17 @@ static int reply(void *arg, const uint8_t *buf, size_t len)
 static void tap(void *arg, const uint8_t *bytes, size_t len, const struct med_record *r)
 {
 	struct fz *z = arg;
+	/* the session may have taken the fast path (fastdec.c): asn1c must see the same record */
+	struct med_record ref;
+	if (med_decode(bytes, len, &ref, NULL, 0) != 0 || ref.kind != r->kind ||
+	    ref.hdr.liid_len != r->hdr.liid_len ||
+	    memcmp(ref.hdr.liid, r->hdr.liid, r->hdr.liid_len) != 0 ||
+	    ref.hdr.has_cin != r->hdr.has_cin || ref.hdr.cin != r->hdr.cin ||
+	    ref.hdr.seq != r->hdr.seq || ref.hdr.ts_sec != r->hdr.ts_sec ||
+	    ref.hdr.ts_usec != r->hdr.ts_usec || ref.dir != r->dir || ref.pkt_len != r->pkt_len ||
+	    (r->pkt_len && memcmp(ref.pkt, r->pkt, r->pkt_len) != 0))
+		__builtin_trap();
+	med_record_clear(&ref);
 	if (r->kind == MED_REC_IRI) {
 		col_csv_iri(z->sink, r);
 	} else if (r->kind == MED_REC_CC) {

@@ -1,7 +1,10 @@
 /* tests/fuzz/fuzz_pspdu.c: the HI2/HI3 receive path on untrusted bytes: med_frame walks the
  * input as a stream of PS-PDUs, med_decode decodes each framed record. A decoded CC, IRI or
  * keep-alive record is encoded again and must decode to the same fields (when the encoder
- * accepts its fields: a foreign record may carry values lawtap never sends). */
+ * accepts its fields: a foreign record may carry values lawtap never sends). med_decode_tri
+ * reads each record too; a TRI PDU lawtap sends (option negotiation, PDU acknowledgement,
+ * keep-alives) is encoded again and must decode to the same kind, header and option lists,
+ * and must agree with med_decode on the header and on keep-alives. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +82,64 @@ static void reencode(const struct med_record *r)
 	med_record_clear(&again);
 }
 
+static void same_list(const struct med_option_list *a, const struct med_option_list *b)
+{
+	if (a->n != b->n || a->unknown != b->unknown)
+		abort();
+	for (size_t i = 0; i < a->n; i++)
+		if (a->opt[i] != b->opt[i])
+			abort();
+}
+
+/* The TRI view of one framed record, checked against med_decode's view (rc_rec, r). */
+static void tri_check(const uint8_t *rec, size_t len, int rc_rec, const struct med_record *r)
+{
+	struct med_tri_pdu t, again;
+	char err[128];
+	int rc = med_decode_tri(rec, len, &t, err, sizeof err);
+	if (rc != 0) {
+		/* Refused: the output holds nothing half-filled. */
+		if (rc != MED_E_DECODE || t.tri != MED_TRI_NONE || t.requested.n || t.accepted.n ||
+		    t.declined.n)
+			abort();
+		return;
+	}
+	if (rc_rec != 0) /* med_decode refused it: only payload contents it reads can differ */
+		return;
+	same_hdr(&r->hdr, &t.hdr);
+	if ((r->kind == MED_REC_KEEPALIVE) != (t.tri == MED_TRI_KEEPALIVE) ||
+	    (r->kind == MED_REC_KEEPALIVE_RESP) != (t.tri == MED_TRI_KEEPALIVE_RESP) ||
+	    ((r->kind == MED_REC_CC || r->kind == MED_REC_IRI) && t.tri != MED_TRI_NONE))
+		abort();
+	long n;
+	struct med_option_list acc = t.accepted, dec = t.declined, req = t.requested;
+	switch (t.tri) {
+	case MED_TRI_OPTION_REQUEST:
+		n = med_encode_option_request(&t.hdr, &req, enc, sizeof enc);
+		break;
+	case MED_TRI_OPTION_RESPONSE:
+		n = med_encode_option_response(&t.hdr, &acc, &dec, enc, sizeof enc);
+		break;
+	case MED_TRI_OPTION_COMPLETE:
+	case MED_TRI_PDU_ACK_REQUEST:
+	case MED_TRI_PDU_ACK_RESPONSE:
+	case MED_TRI_KEEPALIVE:
+	case MED_TRI_KEEPALIVE_RESP:
+		n = med_encode_tri(&t.hdr, t.tri, enc, sizeof enc);
+		break;
+	default:
+		return;
+	}
+	if (n == MED_E_ARG) /* foreign values: unknown options, fields lawtap never sends */
+		return;
+	if (n <= 0 || med_decode_tri(enc, (size_t)n, &again, NULL, 0) != 0 || again.tri != t.tri)
+		abort();
+	same_hdr(&t.hdr, &again.hdr);
+	same_list(&t.requested, &again.requested);
+	same_list(&t.accepted, &again.accepted);
+	same_list(&t.declined, &again.declined);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t off = 0;
@@ -88,8 +149,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t rl = 0;
 		if (med_frame(data + off, size - off, MED_PSPDU_MAX, &rl) != 0)
 			break;
-		if (med_decode(data + off, rl, &r, err, sizeof err) == 0)
+		int rc = med_decode(data + off, rl, &r, err, sizeof err);
+		if (rc == 0)
 			reencode(&r);
+		tri_check(data + off, rl, rc, &r);
 		med_record_clear(&r);
 		off += rl;
 	}
@@ -97,6 +160,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (off == 0 && size > 0) {
 		(void)med_decode(data, size, &r, NULL, 0);
 		med_record_clear(&r);
+		struct med_tri_pdu t;
+		(void)med_decode_tri(data, size, &t, NULL, 0);
 	}
 	return 0;
 }

@@ -6,7 +6,8 @@
 # unknown mode, a filter libpcap cannot compile, duplicates, LEA still in use, ended warrant)
 # refused with the server's message and exit 1, the store unchanged (lists compared before and
 # after); requests with a non-admin certificate (iap, lea, mediator roles, an admin of another CA)
-# refused, the store unchanged; an unreachable URL is exit 2 naming the URL.
+# refused, the store unchanged, and each refusal logged by the mediator with the peer's address and
+# the reason (as is a client without a certificate); an unreachable URL is exit 2 naming the URL.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/prov.sh"
@@ -154,12 +155,25 @@ fi
 
 # ---- certificates other than admin: refused, store unchanged ----
 "$IT_MKPKI" "$WORK/other" --other-ca >"$WORK/mkpki-other.out" 2>&1 || it_fail "mkpki --other-ca"
+refused_re='rest: refused connection from 127\.0\.0\.1:[0-9]+: '
+nrefused=0
+# logged_since N REASON: a refusal line was logged after the first N, the newest naming REASON
+logged_since() {
+	(($(it_count_lines "$WORK/med.log" "$refused_re") > $1)) &&
+		grep -iE -- "$refused_re" "$WORK/med.log" | tail -n 1 | grep -qiE -- "$2"
+}
 for who in iap lea mediator other-admin; do
 	case $who in
 	other-admin) cert=$WORK/other/admin.pem key=$WORK/other/admin.key ;;
 	*) cert=$WORK/pki/$who.pem key=$WORK/pki/$who.key ;;
 	esac
+	case $who in # the reason the mediator logs (lea.pem is made for servers only)
+	other-admin) reason='TLS handshake failed: certificate verify failed: unable to get local issuer' ;;
+	lea) reason='TLS handshake failed: certificate verify failed: unsuitable certificate purpose' ;;
+	*) reason="is not an admin one: peer role is $who, expected admin" ;;
+	esac
 	for cmd in "lea list" "lea add --id evil --country NL --hi2 127.0.0.1:1 --hi3 127.0.0.1:2"; do
+		nlog=$(it_count_lines "$WORK/med.log" "$refused_re")
 		rc=0
 		# shellcheck disable=SC2086 # cmd is a word list
 		"$IT_CTL" --config "$WORK/ctl.conf" --cert "$cert" --key "$key" $cmd \
@@ -168,8 +182,19 @@ for who in iap lea mediator other-admin; do
 			it_fail "$who certificate: lawtap-ctl $cmd exited $rc: $(cat "$WORK/nonadmin.out")"
 		[[ -s $WORK/nonadmin.err ]] || it_fail "$who certificate: refusal without a message"
 		it_log "$who certificate refused (exit $rc): $(head -n 1 "$WORK/nonadmin.err")"
+		# the mediator logs the refusal with the peer's address and the reason
+		it_wait_for "a log line of the refused $who certificate (/$reason/)" 15 logged_since "$nlog" "$reason"
+		it_log "  mediator: $(grep -E "$refused_re" "$WORK/med.log" | tail -n 1 | sed 's/^.*warn: //')"
+		nrefused=$((nrefused + 1))
 	done
 done
+# no client certificate at all: refused at the handshake, logged likewise
+nlog=$(it_count_lines "$WORK/med.log" "$refused_re")
+it_sclient nocert "$PROV_REST" </dev/null
+reason='TLS handshake failed: peer presented no certificate'
+it_wait_for "a log line of the client without a certificate (/$reason/)" 15 logged_since "$nlog" "$reason"
+it_log "no certificate: $(grep -E "$refused_re" "$WORK/med.log" | tail -n 1 | sed 's/^.*warn: //')"
+nrefused=$((nrefused + 1))
 prov_store_snapshot "$WORK/after2.json"
 diff -q "$WORK/before.json" "$WORK/after2.json" >/dev/null ||
 	it_fail "a request with a non-admin certificate changed the store"
@@ -242,4 +267,4 @@ it_stop med 60
 [[ $IT_RC == 0 ]] || it_fail "mediator exited $IT_RC after SIGTERM"
 it_stop col1
 it_stop col2
-it_pass "LEA and warrant CRUD, $PROV_REFUSED invalid requests refused, 8 non-admin attempts refused"
+it_pass "LEA and warrant CRUD, $PROV_REFUSED invalid requests refused, $nrefused certificates other than admin refused and logged with peer and reason"

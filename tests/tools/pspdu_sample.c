@@ -5,7 +5,10 @@
  *
  * Sequence numbers run from 0 per (LIID, CIN) within each file, as on a real handover; each file
  * also carries a keep-alive and a keep-alive response (placeholder LIID, CIN 0, a sequence number
- * of the connection's own), which etsi-check --contiguous leaves out of the LIID numbering.
+ * of the connection's own), which etsi-check --contiguous leaves out of the LIID numbering, and
+ * the PDU acknowledgement negotiation of docs/pdu-ack.md (optionRequest, optionResponse,
+ * optionComplete, pDUAcknowledgementRequest/Response; TRI numbering of the connection): HI3
+ * with pDUAcknowledgement accepted, HI2 with it declined.
  * EDGE.ber holds records with every field at a bound (sequence numbers not contiguous). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +50,41 @@ static int put(FILE *f, long n, const char *what)
 		return -1;
 	}
 	return 0;
+}
+
+/* The header of a TRI PDU: the keep-alive conventions (placeholder LIID, CIN 0). */
+static struct med_header tri_hdr(uint32_t seq)
+{
+	struct med_header h = hdr("-", 0, seq, MED_TS_MICRO, MED_TSQ_NONE);
+	h.ipid[0] = '\0';
+	return h;
+}
+
+static struct med_option_list opt_list(size_t n)
+{
+	struct med_option_list l;
+	memset(&l, 0, sizeof l);
+	l.n = n;
+	for (size_t i = 0; i < n; i++)
+		l.opt[i] = MED_OPT_PDU_ACK;
+	return l;
+}
+
+/* The negotiation at the start of a connection: request, response (pDUAcknowledgement
+ * accepted or declined), complete (TRI seq 0, 0, 1). */
+static int negotiation(FILE *f, int accept)
+{
+	struct med_header h = tri_hdr(0);
+	struct med_option_list one = opt_list(1), none = opt_list(0);
+	if (put(f, med_encode_option_request(&h, &one, buf, sizeof buf), "optionRequest") ||
+	    put(f,
+	        med_encode_option_response(&h, accept ? &one : &none, accept ? &none : &one, buf,
+	                                   sizeof buf),
+	        "optionResponse"))
+		return -1;
+	h.seq = 1;
+	return put(f, med_encode_tri(&h, MED_TRI_OPTION_COMPLETE, buf, sizeof buf),
+	           "optionComplete");
 }
 
 /* A plausible IPv4/UDP or IPv6/UDP packet of n bytes (n >= 28 / 48). */
@@ -96,6 +134,8 @@ static int write_hi2(FILE *f)
 	struct med_header_facts fa;
 	uint32_t seq = 0, seq2 = 0;
 
+	if (negotiation(f, 0))
+		return -1;
 	memset(&ev, 0, sizeof ev);
 	ev.event = MED_EV_START_OF_INTERCEPTION_SESSION_ACTIVE;
 	strcpy(ev.username, "alice");
@@ -167,9 +207,11 @@ static int write_hi3(FILE *f)
 {
 	static uint8_t pkt[65535];
 	static const size_t sizes[] = {20, 127, 128, 255, 256, 1500, 65535};
-	uint32_t seq = 0, seq2 = 0;
+	uint32_t seq = 0, seq2 = 0, tri_seq = 2;
 	struct med_header h;
 
+	if (negotiation(f, 1))
+		return -1;
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		int v6 = (i % 2) == 1 && sizes[i] >= 48;
 		size_t n = packet(pkt, sizes[i], v6, (unsigned)i);
@@ -182,6 +224,14 @@ static int write_hi3(FILE *f)
 			if (put(f, med_encode_keepalive(&h, 0, buf, sizeof buf), "keep-alive"))
 				return -1;
 			if (put(f, med_encode_keepalive(&h, 1, buf, sizeof buf), "keep-alive resp"))
+				return -1;
+		}
+		if (i % 2 == 1) { /* every other record: a PDU acknowledgement and its answer */
+			h = tri_hdr(tri_seq++);
+			if (put(f, med_encode_tri(&h, MED_TRI_PDU_ACK_REQUEST, buf, sizeof buf),
+			        "pDUAcknowledgementRequest") ||
+			    put(f, med_encode_tri(&h, MED_TRI_PDU_ACK_RESPONSE, buf, sizeof buf),
+			        "pDUAcknowledgementResponse"))
 				return -1;
 		}
 		if (i % 3 == 0) {
@@ -247,6 +297,22 @@ static int write_edge(FILE *f)
 		return -1;
 	fa.proto = 6;
 	if (put(f, med_encode_iri_report(&h, MED_DIR_NA, &fa, buf, sizeof buf), "edge tcp6"))
+		return -1;
+	/* TRI: option lists empty and at their longest, sequence numbers at the bounds, both
+	 * time stamp forms, no CIN. */
+	struct med_option_list none = opt_list(0), full = opt_list(MED_OPT_MAX);
+	h = hdr("ABCDEFGHIJKLMNOPQRSTUVWXY", 0, UINT32_MAX, MED_TS_BOTH, MED_TSQ_UNKNOWN);
+	h.has_cin = 0;
+	h.ipid[0] = '\0';
+	if (put(f, med_encode_option_request(&h, &none, buf, sizeof buf), "edge optreq 0") ||
+	    put(f, med_encode_option_request(&h, &full, buf, sizeof buf), "edge optreq max") ||
+	    put(f, med_encode_option_response(&h, &full, &full, buf, sizeof buf), "edge optresp") ||
+	    put(f, med_encode_option_response(&h, &none, &none, buf, sizeof buf), "edge optresp 0"))
+		return -1;
+	h.seq = 0;
+	if (put(f, med_encode_tri(&h, MED_TRI_OPTION_COMPLETE, buf, sizeof buf), "edge complete") ||
+	    put(f, med_encode_tri(&h, MED_TRI_PDU_ACK_REQUEST, buf, sizeof buf), "edge ackreq") ||
+	    put(f, med_encode_tri(&h, MED_TRI_PDU_ACK_RESPONSE, buf, sizeof buf), "edge ackresp"))
 		return -1;
 	return 0;
 }

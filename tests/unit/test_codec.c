@@ -690,6 +690,264 @@ static void test_decode_other(void **state)
 	med_record_clear(&r);
 }
 
+/* ---- TRI: option negotiation and PDU acknowledgement ---- */
+
+static struct med_header tri_hdr(uint32_t seq)
+{
+	struct med_header h = base_hdr();
+	h.liid[0] = '-';
+	h.liid_len = 1;
+	h.cin = 0;
+	h.seq = seq;
+	h.ts_qual = MED_TSQ_NONE;
+	h.ipid[0] = '\0';
+	return h;
+}
+
+static struct med_option_list opts(size_t n)
+{
+	struct med_option_list l;
+	memset(&l, 0, sizeof l);
+	l.n = n;
+	for (size_t i = 0; i < n && i < MED_OPT_MAX; i++)
+		l.opt[i] = MED_OPT_PDU_ACK;
+	return l;
+}
+
+/* Decodes out[0..len) with med_decode_tri (and med_decode, which reports MED_REC_OTHER). */
+static void decode_tri_ok(long len, int want, const struct med_header *h, struct med_tri_pdu *p)
+{
+	char err[160] = "";
+	struct med_record r;
+	assert_true(len > 0);
+	if (med_decode_tri(out, (size_t)len, p, err, sizeof err) != 0)
+		fail_msg("med_decode_tri: %s", err);
+	assert_int_equal(p->tri, want);
+	assert_hdr_equal(h, &p->hdr);
+	decode_ok(len, &r);
+	assert_int_equal(r.kind, want == MED_TRI_KEEPALIVE        ? MED_REC_KEEPALIVE
+	                         : want == MED_TRI_KEEPALIVE_RESP ? MED_REC_KEEPALIVE_RESP
+	                                                          : MED_REC_OTHER);
+	assert_hdr_equal(h, &r.hdr);
+	med_record_clear(&r);
+}
+
+/* Every TRI PDU of the negotiation: the payload bytes derived by hand from X.690 (payload [2]
+ * and TRIPayload are CHOICEs, so explicitly tagged; the rest IMPLICIT), then the decode. */
+static void test_tri_roundtrip(void **state)
+{
+	struct med_header h = tri_hdr(5);
+	struct med_tri_pdu p;
+	struct med_option_list one = opts(1), none = opts(0);
+	static const uint8_t req[] = {0xa2, 0x08, 0xa2, 0x06, 0xa9, 0x04, 0xa0, 0x02, 0x80, 0x00};
+	static const uint8_t req0[] = {0xa2, 0x06, 0xa2, 0x04, 0xa9, 0x02, 0xa0, 0x00};
+	static const uint8_t acc[] = {0xa2, 0x0a, 0xa2, 0x08, 0xaa, 0x06,
+	                              0xa0, 0x02, 0x80, 0x00, 0xa1, 0x00};
+	static const uint8_t dec[] = {0xa2, 0x0a, 0xa2, 0x08, 0xaa, 0x06,
+	                              0xa0, 0x00, 0xa1, 0x02, 0x80, 0x00};
+
+	long len = med_encode_option_request(&h, &one, out, sizeof out);
+	assert_true(len > (long)sizeof req);
+	assert_memory_equal(out + len - sizeof req, req, sizeof req);
+	decode_tri_ok(len, MED_TRI_OPTION_REQUEST, &h, &p);
+	assert_int_equal(p.requested.n, 1);
+	assert_int_equal(p.requested.opt[0], MED_OPT_PDU_ACK);
+	assert_int_equal(p.requested.unknown, 0);
+	assert_int_equal(p.accepted.n + p.declined.n, 0);
+	assert_true(med_option_has(&p.requested, MED_OPT_PDU_ACK));
+	assert_false(med_option_has(&p.accepted, MED_OPT_PDU_ACK));
+	assert_false(med_option_has(NULL, MED_OPT_PDU_ACK));
+
+	len = med_encode_option_request(&h, &none, out, sizeof out);
+	assert_memory_equal(out + len - sizeof req0, req0, sizeof req0);
+	decode_tri_ok(len, MED_TRI_OPTION_REQUEST, &h, &p);
+	assert_int_equal(p.requested.n, 0);
+
+	struct med_option_list full = opts(MED_OPT_MAX);
+	len = med_encode_option_request(&h, &full, out, sizeof out);
+	decode_tri_ok(len, MED_TRI_OPTION_REQUEST, &h, &p);
+	assert_int_equal(p.requested.n, MED_OPT_MAX);
+
+	h.seq = 0;
+	len = med_encode_option_response(&h, &one, &none, out, sizeof out);
+	assert_memory_equal(out + len - sizeof acc, acc, sizeof acc);
+	decode_tri_ok(len, MED_TRI_OPTION_RESPONSE, &h, &p);
+	assert_int_equal(p.accepted.n, 1);
+	assert_int_equal(p.declined.n, 0);
+	assert_true(med_option_has(&p.accepted, MED_OPT_PDU_ACK));
+
+	len = med_encode_option_response(&h, &none, &one, out, sizeof out);
+	assert_memory_equal(out + len - sizeof dec, dec, sizeof dec);
+	decode_tri_ok(len, MED_TRI_OPTION_RESPONSE, &h, &p);
+	assert_int_equal(p.accepted.n, 0);
+	assert_int_equal(p.declined.n, 1);
+
+	/* The NULL-valued ones: optionComplete [11], pDUAcknowledgement* [12]/[13], keep-alives. */
+	static const struct {
+		int tri;
+		uint8_t tag;
+	} nulls[] = {{MED_TRI_OPTION_COMPLETE, 0x8b},
+	             {MED_TRI_PDU_ACK_REQUEST, 0x8c},
+	             {MED_TRI_PDU_ACK_RESPONSE, 0x8d},
+	             {MED_TRI_KEEPALIVE, 0x83},
+	             {MED_TRI_KEEPALIVE_RESP, 0x84}};
+	static uint8_t ka[MED_PSPDU_MAX];
+	for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++) {
+		h.seq = (uint32_t)i + 1;
+		h.has_cin = i % 2; /* optional on TRI PDUs, as on keep-alives */
+		len = med_encode_tri(&h, nulls[i].tri, out, sizeof out);
+		uint8_t want[6] = {0xa2, 0x04, 0xa2, 0x02, nulls[i].tag, 0x00};
+		assert_true(len > 6);
+		assert_memory_equal(out + len - 6, want, 6);
+		decode_tri_ok(len, nulls[i].tri, &h, &p);
+		assert_int_equal(p.requested.n + p.accepted.n + p.declined.n, 0);
+		if (nulls[i].tri == MED_TRI_KEEPALIVE || nulls[i].tri == MED_TRI_KEEPALIVE_RESP) {
+			memcpy(ka, out, (size_t)len);
+			long kl = med_encode_keepalive(&h, nulls[i].tri == MED_TRI_KEEPALIVE_RESP,
+			                               out, sizeof out);
+			assert_int_equal(kl, len);
+			assert_memory_equal(out, ka, (size_t)len);
+		}
+	}
+}
+
+static void test_tri_bad_args(void **state)
+{
+	struct med_header h = tri_hdr(0);
+	struct med_option_list one = opts(1), none = opts(0), big = opts(MED_OPT_MAX + 1);
+	struct med_option_list unk = opts(1), odd = opts(1);
+	unk.unknown = 1;
+	odd.opt[0] = 5;
+	assert_int_equal(med_encode_option_request(&h, NULL, out, sizeof out), MED_E_ARG);
+	assert_int_equal(med_encode_option_request(&h, &one, NULL, sizeof out), MED_E_ARG);
+	assert_int_equal(med_encode_option_request(NULL, &one, out, sizeof out), MED_E_ARG);
+	assert_int_equal(med_encode_option_request(&h, &big, out, sizeof out), MED_E_ARG);
+	assert_int_equal(med_encode_option_request(&h, &unk, out, sizeof out), MED_E_ARG);
+	assert_int_equal(med_encode_option_request(&h, &odd, out, sizeof out), MED_E_ARG);
+	assert_int_equal(med_encode_option_response(&h, &one, NULL, out, sizeof out), MED_E_ARG);
+	assert_int_equal(med_encode_option_response(&h, NULL, &none, out, sizeof out), MED_E_ARG);
+	assert_int_equal(med_encode_option_response(&h, &one, &odd, out, sizeof out), MED_E_ARG);
+	assert_int_equal(med_encode_option_response(&h, &big, &none, out, sizeof out), MED_E_ARG);
+	assert_int_equal(med_encode_option_response(&h, &one, &none, NULL, sizeof out), MED_E_ARG);
+	static const int bad[] = {MED_TRI_NONE,
+	                          MED_TRI_TEST,
+	                          MED_TRI_PADDING,
+	                          MED_TRI_CIN_RESET,
+	                          MED_TRI_OTHER,
+	                          MED_TRI_OPTION_REQUEST,
+	                          MED_TRI_OPTION_RESPONSE,
+	                          0,
+	                          8,
+	                          14};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(med_encode_tri(&h, bad[i], out, sizeof out), MED_E_ARG);
+	assert_int_equal(med_encode_tri(&h, MED_TRI_OPTION_COMPLETE, NULL, 100), MED_E_ARG);
+	assert_int_equal(med_encode_tri(NULL, MED_TRI_OPTION_COMPLETE, out, sizeof out), MED_E_ARG);
+	h.liid_len = 0;
+	assert_int_equal(med_encode_tri(&h, MED_TRI_PDU_ACK_REQUEST, out, sizeof out), MED_E_ARG);
+	assert_int_equal(med_encode_option_request(&h, &one, out, sizeof out), MED_E_ARG);
+	assert_int_equal(med_encode_option_response(&h, &one, &none, out, sizeof out), MED_E_ARG);
+	h = tri_hdr(0);
+	/* Short buffers: MED_E_SPACE, and the exact size works. */
+	long full = med_encode_option_response(&h, &one, &one, out, sizeof out);
+	assert_true(full > 0);
+	assert_int_equal(med_encode_option_response(&h, &one, &one, out, (size_t)full - 1),
+	                 MED_E_SPACE);
+	assert_int_equal(med_encode_option_response(&h, &one, &one, out, (size_t)full), full);
+	full = med_encode_tri(&h, MED_TRI_OPTION_COMPLETE, out, sizeof out);
+	assert_int_equal(med_encode_tri(&h, MED_TRI_OPTION_COMPLETE, out, 3), MED_E_SPACE);
+	full = med_encode_option_request(&h, &one, out, sizeof out);
+	assert_int_equal(med_encode_option_request(&h, &one, out, (size_t)full - 1), MED_E_SPACE);
+}
+
+static void test_tri_decode(void **state)
+{
+	struct med_header h = tri_hdr(9);
+	struct med_tri_pdu p;
+	char err[160] = "";
+
+	/* A CC record: no TRI payload, header read. */
+	h.has_cin = 1;
+	h.cin = 3;
+	size_t n = make_packet(40, 0);
+	long len = med_encode_cc(&h, MED_DIR_TO_TARGET, pkt, n, out, sizeof out);
+	assert_int_equal(med_decode_tri(out, (size_t)len, &p, err, sizeof err), 0);
+	assert_int_equal(p.tri, MED_TRI_NONE);
+	assert_hdr_equal(&h, &p.hdr);
+
+	/* Other TRIPayload alternatives, by patching a keep-alive's tag. */
+	h = tri_hdr(9);
+	len = med_encode_tri(&h, MED_TRI_KEEPALIVE, out, sizeof out);
+	static const struct {
+		uint8_t tag;
+		int tri;
+	} alt[] = {{0x81, MED_TRI_TEST},          {0x82, MED_TRI_PADDING},
+	           {0x85, MED_TRI_FIRST_SEGMENT}, {0x86, MED_TRI_LAST_SEGMENT},
+	           {0x87, MED_TRI_CIN_RESET},     {0x88, MED_TRI_OTHER},
+	           {0x9e, MED_TRI_OTHER}};
+	for (size_t i = 0; i < sizeof alt / sizeof alt[0]; i++) {
+		out[len - 2] = alt[i].tag;
+		if (med_decode_tri(out, (size_t)len, &p, err, sizeof err) != 0)
+			fail_msg("tag %02x: %s", alt[i].tag, err);
+		assert_int_equal(p.tri, alt[i].tri);
+		assert_int_equal(p.hdr.seq, 9);
+	}
+
+	/* More options than lawtap reads: refused with a reason; the output is cleared. */
+	struct med_option_list full = opts(MED_OPT_MAX);
+	len = med_encode_option_request(&h, &full, out, sizeof out);
+	/* Grow the list by one entry: every enclosing short length + 2, then "80 00". */
+	static uint8_t big[512];
+	memcpy(big, out, (size_t)len);
+	big[len] = 0x80;
+	big[len + 1] = 0x00;
+	size_t lo = (size_t)len - 2 * MED_OPT_MAX; /* just after a0 LL */
+	assert_int_equal(big[lo - 2], 0xa0);
+	assert_int_equal(big[lo - 4], 0xa9);
+	assert_int_equal(big[lo - 6], 0xa2);
+	assert_int_equal(big[lo - 8], 0xa2);
+	for (int k = 1; k <= 4; k++)
+		big[lo - 2 * k + 1] = (uint8_t)(big[lo - 2 * k + 1] + 2);
+	assert_true(big[1] < 0x7e);
+	big[1] = (uint8_t)(big[1] + 2);
+	assert_int_equal(med_decode_tri(big, (size_t)len + 2, &p, err, sizeof err), MED_E_DECODE);
+	assert_non_null(strstr(err, "requestedOptions holds 17 options"));
+	assert_int_equal(p.tri, MED_TRI_NONE);
+	assert_int_equal(p.requested.n, 0);
+	/* The same in a response (declinedOptions). */
+	struct med_option_list none = opts(0);
+	len = med_encode_option_response(&h, &none, &full, out, sizeof out);
+	memcpy(big, out, (size_t)len);
+	big[len] = 0x80;
+	big[len + 1] = 0x00;
+	lo = (size_t)len - 2 * MED_OPT_MAX;
+	assert_int_equal(big[lo - 2], 0xa1);
+	assert_int_equal(big[lo - 4], 0xa0);
+	assert_int_equal(big[lo - 6], 0xaa);
+	big[lo - 1] = (uint8_t)(big[lo - 1] + 2);
+	big[lo - 5] = (uint8_t)(big[lo - 5] + 2);
+	big[lo - 7] = (uint8_t)(big[lo - 7] + 2);
+	big[lo - 9] = (uint8_t)(big[lo - 9] + 2);
+	big[1] = (uint8_t)(big[1] + 2);
+	assert_int_equal(med_decode_tri(big, (size_t)len + 2, &p, err, sizeof err), MED_E_DECODE);
+	assert_non_null(strstr(err, "declinedOptions holds 17"));
+
+	/* Malformed input: truncated, trailing bytes, empty, NULL. */
+	len = med_encode_tri(&h, MED_TRI_PDU_ACK_REQUEST, out, sizeof out);
+	assert_int_equal(med_decode_tri(out, (size_t)len - 1, &p, err, sizeof err), MED_E_DECODE);
+	assert_int_equal(p.tri, MED_TRI_NONE);
+	out[len] = 0;
+	assert_int_equal(med_decode_tri(out, (size_t)len + 1, &p, err, sizeof err), MED_E_DECODE);
+	assert_int_equal(med_decode_tri(out, 0, &p, err, sizeof err), MED_E_DECODE);
+	assert_int_equal(med_decode_tri(NULL, 10, &p, NULL, 0), MED_E_DECODE);
+	assert_int_equal(med_decode_tri(out, (size_t)len, NULL, err, sizeof err), MED_E_DECODE);
+	/* An Option that is not NULL-valued where the profile says NULL: refused by asn1c. */
+	struct med_option_list one = opts(1);
+	len = med_encode_option_request(&h, &one, out, sizeof out);
+	out[len - 2] = 0xa0; /* [0] constructed: not a NULL */
+	assert_int_equal(med_decode_tri(out, (size_t)len, &p, err, sizeof err), MED_E_DECODE);
+}
+
 /* ---- GeneralizedTime ---- */
 
 static void test_generalized_time(void **state)
@@ -826,28 +1084,37 @@ static void test_golden(void **state)
 	h.ipid[0] = '\0';
 	golden("pspdu_keepalive.ber", med_encode_keepalive(&h, 0, out, sizeof out));
 	golden("pspdu_keepalive_resp.ber", med_encode_keepalive(&h, 1, out, sizeof out));
+
+	/* The PDU acknowledgement negotiation (docs/pdu-ack.md), TRI numbering per connection. */
+	struct med_option_list one = opts(1), none = opts(0);
+	golden("pspdu_option_request.ber", med_encode_option_request(&h, &one, out, sizeof out));
+	golden("pspdu_option_response_accept.ber",
+	       med_encode_option_response(&h, &one, &none, out, sizeof out));
+	golden("pspdu_option_response_decline.ber",
+	       med_encode_option_response(&h, &none, &one, out, sizeof out));
+	h.seq = 1;
+	golden("pspdu_option_complete.ber",
+	       med_encode_tri(&h, MED_TRI_OPTION_COMPLETE, out, sizeof out));
+	h.seq = 2;
+	golden("pspdu_pdu_ack_request.ber",
+	       med_encode_tri(&h, MED_TRI_PDU_ACK_REQUEST, out, sizeof out));
+	golden("pspdu_pdu_ack_response.ber",
+	       med_encode_tri(&h, MED_TRI_PDU_ACK_RESPONSE, out, sizeof out));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cc_roundtrip),
-	    cmocka_unit_test(test_cc_no_direction),
-	    cmocka_unit_test(test_header_variants),
-	    cmocka_unit_test(test_iri_event_roundtrip),
-	    cmocka_unit_test(test_iri_report_roundtrip),
-	    cmocka_unit_test(test_keepalive),
-	    cmocka_unit_test(test_bad_header),
-	    cmocka_unit_test(test_bad_payload),
-	    cmocka_unit_test(test_small_buffer),
-	    cmocka_unit_test(test_frame),
-	    cmocka_unit_test(test_decode_non_minimal),
-	    cmocka_unit_test(test_decode_ber_forms),
-	    cmocka_unit_test(test_decode_ber_structure),
-	    cmocka_unit_test(test_decode_bad),
-	    cmocka_unit_test(test_decode_other),
-	    cmocka_unit_test(test_generalized_time),
-	    cmocka_unit_test(test_golden),
+	    cmocka_unit_test(test_cc_roundtrip),         cmocka_unit_test(test_cc_no_direction),
+	    cmocka_unit_test(test_header_variants),      cmocka_unit_test(test_iri_event_roundtrip),
+	    cmocka_unit_test(test_iri_report_roundtrip), cmocka_unit_test(test_keepalive),
+	    cmocka_unit_test(test_bad_header),           cmocka_unit_test(test_bad_payload),
+	    cmocka_unit_test(test_small_buffer),         cmocka_unit_test(test_frame),
+	    cmocka_unit_test(test_decode_non_minimal),   cmocka_unit_test(test_decode_ber_forms),
+	    cmocka_unit_test(test_decode_ber_structure), cmocka_unit_test(test_decode_bad),
+	    cmocka_unit_test(test_decode_other),         cmocka_unit_test(test_tri_roundtrip),
+	    cmocka_unit_test(test_tri_bad_args),         cmocka_unit_test(test_tri_decode),
+	    cmocka_unit_test(test_generalized_time),     cmocka_unit_test(test_golden),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -143,6 +143,56 @@ static void seq_many_liids(void **state)
 	col_seqtrack_free(t);
 }
 
+/* Streams interleaved at random, with duplicates, holes and late fills, against a plain model
+ * (a bitmap per stream): the tracker's shortcuts (the previous stream kept by pointer, the
+ * in-order step) must give the same answers and statistics as the general path. */
+static void seq_interleaved_model(void **state)
+{
+	enum { NS = 5, MAXSEQ = 300 };
+	static uint8_t seen[NS][MAXSEQ];
+	uint64_t dups[NS] = {0};
+	const char *liids[NS] = {"A", "A", "B", "LIID-long-one", "A"};
+	const uint32_t cins[NS] = {1, 2, 1, 7, 1};
+	const int his[NS] = {COL_HI3, COL_HI3, COL_HI3, COL_HI2, COL_HI2};
+	memset(seen, 0, sizeof seen);
+	struct col_seqtrack *t = col_seqtrack_new();
+	uint64_t x = 88172645463325252ull;
+	uint32_t next[NS] = {0};
+	int k = 0;
+	for (int i = 0; i < 20000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		/* runs of one stream (the common case), mostly in order, some jumps back/ahead */
+		if ((x >> 20) % 4 == 0)
+			k = (int)(x % NS);
+		uint32_t seq =
+		    (x >> 8) % 8 == 0 ? (uint32_t)((x >> 16) % MAXSEQ) : next[k]++ % MAXSEQ;
+		int want = seen[k][seq] ? COL_SEQ_DUP : COL_SEQ_NEW;
+		if (seen[k][seq])
+			dups[k]++;
+		seen[k][seq] = 1;
+		assert_int_equal(col_seqtrack_add(t, L(liids[k]), cins[k], his[k], seq), want);
+	}
+	for (k = 0; k < NS; k++) {
+		struct col_seq_stats st;
+		assert_int_equal(col_seqtrack_get(t, L(liids[k]), cins[k], his[k], &st), 0);
+		uint64_t rec = 0;
+		uint32_t first = MAXSEQ, last = 0;
+		for (uint32_t q = 0; q < MAXSEQ; q++)
+			if (seen[k][q]) {
+				rec++;
+				if (q < first)
+					first = q;
+				last = q;
+			}
+		assert_int_equal(st.records, rec);
+		assert_int_equal(st.first_seq, first);
+		assert_int_equal(st.last_seq, last);
+		assert_int_equal(st.gaps, (uint64_t)last + 1 - rec);
+		assert_int_equal(st.duplicates, dups[k]);
+	}
+	col_seqtrack_free(t);
+}
+
 static char *mem_text(void (*fill)(FILE *, void *), void *arg)
 {
 	char *buf = NULL;
@@ -410,6 +460,167 @@ static void session_keepalive_and_garbage(void **state)
 	col_stream_free(cs.stream);
 }
 
+/* The session decodes the common shapes on the fast path and everything else through asn1c:
+ * what its tap sees must be med_decode's record either way. */
+struct tapped {
+	int n, cc, iri, fastable;
+};
+
+static void tap_compare(void *arg, const uint8_t *bytes, size_t len, const struct med_record *r)
+{
+	struct tapped *tp = arg;
+	struct med_record ref, f;
+	char why[128];
+	assert_int_equal(med_decode(bytes, len, &ref, why, sizeof why), 0);
+	assert_int_equal(r->kind, ref.kind);
+	assert_int_equal(r->hdr.liid_len, ref.hdr.liid_len);
+	assert_memory_equal(r->hdr.liid, ref.hdr.liid, ref.hdr.liid_len);
+	assert_int_equal(r->hdr.cin, ref.hdr.cin);
+	assert_int_equal(r->hdr.seq, ref.hdr.seq);
+	assert_int_equal(r->hdr.ts_sec, ref.hdr.ts_sec);
+	assert_int_equal(r->hdr.ts_usec, ref.hdr.ts_usec);
+	assert_string_equal(r->hdr.operator_id, ref.hdr.operator_id);
+	assert_int_equal(r->dir, ref.dir);
+	assert_int_equal(r->pkt_len, ref.pkt_len);
+	if (r->pkt_len)
+		assert_memory_equal(r->pkt, ref.pkt, r->pkt_len);
+	assert_int_equal(r->iri_content, ref.iri_content);
+	med_record_clear(&ref);
+	tp->n++;
+	tp->cc += r->kind == MED_REC_CC;
+	tp->iri += r->kind == MED_REC_IRI;
+	tp->fastable += col_fastdec(bytes, len, &f);
+}
+
+static void session_fast_and_asn1c_paths(void **state)
+{
+	static uint8_t buf[65536];
+	size_t len = 0;
+	for (uint32_t i = 0; i < 50; i++) {
+		long n = make_cc(buf + len, sizeof buf - len, "LIID-0001", i);
+		assert_true(n > 0 && n < 128);
+		if (i == 10) {
+			/* the same record with a non-minimal outer length: asn1c only */
+			memmove(buf + len + 3, buf + len + 2, (size_t)n - 2);
+			buf[len + 2] = buf[len + 1];
+			buf[len + 1] = 0x81;
+			n++;
+		}
+		len += (size_t)n;
+		if (i % 7 == 3) {
+			struct med_header h;
+			struct med_iri_event ev;
+			header(&h, "LIID-0001", 1, i / 7);
+			memset(&ev, 0, sizeof ev);
+			ev.event = MED_EV_START_OF_INTERCEPTION_SESSION_ACTIVE;
+			strcpy(ev.username, "alice");
+			ev.ip_version = 1;
+			n = med_encode_iri_event(&h, MED_IRI_BEGIN, &ev, buf + len,
+			                         sizeof buf - len);
+			assert_true(n > 0);
+			len += (size_t)n;
+		}
+	}
+	struct tapped tp = {0};
+	struct col_session cs;
+	memset(&cs, 0, sizeof cs);
+	cs.stream = col_stream_new();
+	cs.hi = COL_HI3;
+	strcpy(cs.name, "test");
+	cs.tap = tap_compare;
+	cs.tap_arg = &tp;
+	/* cut into uneven reads, as TLS records may cut it */
+	for (size_t pos = 0, step = 1; pos < len; pos += step, step = step * 3 % 997 + 1) {
+		size_t n = len - pos < step ? len - pos : step;
+		assert_int_equal(col_stream_feed(cs.stream, buf + pos, n), n);
+		assert_int_equal(col_session_drain(&cs), 0);
+	}
+	assert_int_equal(tp.cc, 50);
+	assert_int_equal(tp.iri, 7);
+	assert_int_equal(tp.n, 57);
+	assert_int_equal(tp.fastable, 49); /* every CC but the non-minimal one */
+	assert_int_equal(cs.records, 57);
+	col_stream_free(cs.stream);
+}
+
+/* A keep-alive response confirms everything before it: the records must be in the files
+ * (handed to the kernel) before the response is sent, although the outputs are buffered. */
+struct flush_check {
+	const char *dir;
+	size_t want_ber;
+	int replies;
+};
+
+static size_t file_size(const char *dir, const char *name)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fclose(f);
+	return (size_t)n;
+}
+
+static int reply_after_flush(void *arg, const uint8_t *buf, size_t len)
+{
+	struct flush_check *fc = arg;
+	assert_int_equal(file_size(fc->dir, "hi3.ber"), fc->want_ber);
+	fc->replies++;
+	return 0;
+}
+
+static void store_flushed_before_keepalive_answer(void **state)
+{
+	char dir[] = "/tmp/test_collector_ka_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char err[256];
+	struct col_store *s = col_store_open(dir, err, sizeof err);
+	assert_non_null(s);
+	static uint8_t buf[65536];
+	size_t len = 0;
+	for (uint32_t i = 0; i < 100; i++) {
+		long n = make_cc(buf + len, sizeof buf - len, "LIID-0001", i);
+		assert_true(n > 0);
+		len += (size_t)n;
+	}
+	size_t ccbytes = len;
+	struct med_header kh;
+	header(&kh, "-", 0, 5);
+	long n = med_encode_keepalive(&kh, 0, buf + len, sizeof buf - len);
+	assert_true(n > 0);
+	len += (size_t)n;
+	struct flush_check fc = {dir, ccbytes, 0};
+	struct col_session cs;
+	memset(&cs, 0, sizeof cs);
+	cs.stream = col_stream_new();
+	cs.store = s;
+	cs.hi = COL_HI3;
+	strcpy(cs.name, "test");
+	cs.reply = reply_after_flush;
+	cs.reply_arg = &fc;
+	assert_int_equal(col_stream_feed(cs.stream, buf, len), len);
+	assert_int_equal(col_session_drain(&cs), 0);
+	assert_int_equal(fc.replies, 1);
+	assert_int_equal(file_size(dir, "cc.pcap"), 24 + 100 * (16 + 28));
+	/* records after the last keep-alive are in the files once the store is flushed/closed */
+	n = make_cc(buf, sizeof buf, "LIID-0001", 100);
+	assert_int_equal(col_stream_feed(cs.stream, buf, (size_t)n), (size_t)n);
+	assert_int_equal(col_session_drain(&cs), 0);
+	assert_int_equal(col_store_flush(s), 0);
+	assert_int_equal(file_size(dir, "hi3.ber"), ccbytes + (size_t)n);
+	struct col_counters c;
+	col_store_counters(s, &c);
+	assert_int_equal(c.hi3_records, 101);
+	assert_int_equal(c.keepalives, 1);
+	col_stream_free(cs.stream);
+	col_store_close(s);
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* ---- output directory ---- */
 static char *slurp(const char *dir, const char *name, size_t *len)
 {
@@ -488,12 +699,20 @@ static void store_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(seq_in_order),         cmocka_unit_test(seq_duplicates),
-	    cmocka_unit_test(seq_gap_filled_later), cmocka_unit_test(seq_many_liids),
-	    cmocka_unit_test(summary_format),       cmocka_unit_test(pcap_roundtrip),
-	    cmocka_unit_test(csv_quoting),          cmocka_unit_test(csv_iri_lines),
-	    cmocka_unit_test(json_escaping),        cmocka_unit_test(session_keepalive_and_garbage),
+	    cmocka_unit_test(seq_in_order),
+	    cmocka_unit_test(seq_duplicates),
+	    cmocka_unit_test(seq_gap_filled_later),
+	    cmocka_unit_test(seq_many_liids),
+	    cmocka_unit_test(summary_format),
+	    cmocka_unit_test(pcap_roundtrip),
+	    cmocka_unit_test(csv_quoting),
+	    cmocka_unit_test(csv_iri_lines),
+	    cmocka_unit_test(json_escaping),
+	    cmocka_unit_test(session_keepalive_and_garbage),
 	    cmocka_unit_test(store_files),
+	    cmocka_unit_test(seq_interleaved_model),
+	    cmocka_unit_test(session_fast_and_asn1c_paths),
+	    cmocka_unit_test(store_flushed_before_keepalive_answer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

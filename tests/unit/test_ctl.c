@@ -292,6 +292,19 @@ static void test_tables(void **state)
 	                       "60/10      window/64  role\n");
 	free(s);
 
+	/* the TLS column: a CA, a pin, or both (both apply) */
+	s = printed(
+	    ctl_print_leas,
+	    "{\"leas\":[{\"id\":\"a\",\"tls\":{\"ca\":\"/c.pem\",\"pin_sha256\":null}},"
+	    "{\"id\":\"b\",\"tls\":{\"ca\":null,\"pin_sha256\":\"00112233445566778899\"}},"
+	    "{\"id\":\"c\",\"tls\":{\"ca\":\"/c.pem\",\"pin_sha256\":\"00112233445566778899\"}}"
+	    "]}");
+	assert_non_null(strstr(s, "\na  "));
+	assert_non_null(strstr(s, "ca /c.pem\n"));
+	assert_non_null(strstr(s, "pin 001122334455...\n"));
+	assert_non_null(strstr(s, "ca /c.pem + pin 001122334455...\n"));
+	free(s);
+
 	/* IAP table: known columns first, then whatever else the server sends */
 	s = printed(ctl_print_iaps,
 	            "{\"iaps\":[{\"zz\":1,\"acked_version\":1795760000001,\"id\":\"iap1\","

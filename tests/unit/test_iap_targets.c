@@ -1,5 +1,6 @@
 /* Unit tests for iap/targets.c (exact addresses, prefixes, v4/v6, many tasks, 10,000 targets,
- * direction rules, windows, sequence numbers) and the snapshot parser of tasking_client.c. */
+ * direction rules, windows, sequence numbers, random tables checked against a brute-force
+ * reference, the bench's 10,000-target mix) and the snapshot parser of tasking_client.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -249,6 +250,212 @@ static void test_seq_and_inherit(void **state)
 	iap_targets_free(t);
 }
 
+/* ---- randomized comparison with a brute-force reference ---- */
+static uint64_t rng_state = 0x853c49e6748fea9bULL;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ULL;
+}
+
+/* 1 when addr lies in target g (same family, first g->prefix bits equal). */
+static int covers(const struct lt_target *g, int family, const uint8_t *a)
+{
+	if (g->family != family)
+		return 0;
+	for (int i = 0; i < g->prefix; i++) {
+		int bit = 7 - i % 8;
+		if (((g->addr[i / 8] >> bit) & 1) != ((a[i / 8] >> bit) & 1))
+			return 0;
+	}
+	return 1;
+}
+
+/* An address near one of the bases: a base with a few random bits flipped past a random depth. */
+static void near_addr(const uint8_t bases[][16], size_t nb, int family, uint8_t *out)
+{
+	int bits = family == 4 ? 32 : 128;
+	memset(out, 0, 16);
+	memcpy(out, bases[rnd() % nb], family == 4 ? 4 : 16);
+	int flips = (int)(rnd() % 3);
+	for (int f = 0; f < flips; f++) {
+		int pos = (int)(rnd() % (uint64_t)bits);
+		out[pos / 8] ^= (uint8_t)(1u << (7 - pos % 8));
+	}
+}
+
+static void random_round(int family, size_t ntasks, size_t per, int windows)
+{
+	enum { NB = 6 };
+	uint8_t bases[NB][16];
+	int bits = family == 4 ? 32 : 128;
+	for (size_t i = 0; i < NB; i++) {
+		memset(bases[i], 0, 16);
+		for (int k = 0; k < (family == 4 ? 4 : 16); k++)
+			bases[i][k] = (uint8_t)rnd();
+		if (i > 0 && rnd() % 2) /* bases sharing a long common prefix */
+			memcpy(bases[i], bases[i - 1], (size_t)(rnd() % (family == 4 ? 4 : 16)));
+	}
+	struct lt_task *tk = calloc(ntasks, sizeof *tk);
+	for (size_t i = 0; i < ntasks; i++) {
+		struct lt_task *t = &tk[i];
+		t->xid[0] = 0x40;
+		t->xid[13] = (uint8_t)family;
+		t->xid[14] = (uint8_t)(i >> 8);
+		t->xid[15] = (uint8_t)i;
+		t->mode = LT_TASK_FULL;
+		t->start = windows && rnd() % 3 == 0 ? (int64_t)(rnd() % 10) : OPEN_START;
+		t->end = windows && rnd() % 3 == 0 ? (int64_t)(10 + rnd() % 10) : OPEN_END;
+		t->ntargets = 1 + rnd() % per;
+		t->targets = calloc(t->ntargets, sizeof *t->targets);
+		for (size_t j = 0; j < t->ntargets; j++) {
+			struct lt_target *g = &t->targets[j];
+			/* Mostly the family under test, sometimes the other one. */
+			g->family = rnd() % 8 ? family : 10 - family;
+			int gb = g->family == 4 ? 32 : 128;
+			uint8_t a[16];
+			near_addr(bases, NB, g->family == family ? family : g->family, a);
+			uint64_t r = rnd() % 10;
+			g->prefix = r < 3   ? gb
+			            : r < 8 ? (int)(rnd() % (uint64_t)(gb + 1))
+			                    : (int)(gb - rnd() % 9);
+			if (rnd() % 50 == 0)
+				g->prefix = 0;
+			memset(g->addr, 0, 16);
+			for (int k = 0; k < g->prefix; k++)
+				if ((a[k / 8] >> (7 - k % 8)) & 1)
+					g->addr[k / 8] |= (uint8_t)(1u << (7 - k % 8));
+		}
+	}
+	/* Keep a copy of the targets for the reference (the table takes the tasks). */
+	struct lt_task *ref = calloc(ntasks, sizeof *ref);
+	for (size_t i = 0; i < ntasks; i++) {
+		ref[i] = tk[i];
+		ref[i].targets = malloc(tk[i].ntargets * sizeof *tk[i].targets);
+		memcpy(ref[i].targets, tk[i].targets, tk[i].ntargets * sizeof *tk[i].targets);
+	}
+	struct iap_targets *t = build(tk, ntasks);
+	struct iap_match *m = calloc(ntasks, sizeof *m);
+	for (int probe = 0; probe < (ntasks > 100 ? 600 : 3000); probe++) {
+		uint8_t s[16], d[16];
+		near_addr(bases, NB, family, s);
+		near_addr(bases, NB, family, d);
+		if (rnd() % 4 == 0) /* and some far away */
+			for (int k = 0; k < bits / 8; k++)
+				s[k] = (uint8_t)rnd();
+		int64_t when = (int64_t)(rnd() % 25);
+		size_t n = iap_targets_match(t, family, s, d, when, m);
+		size_t want = 0;
+		int any = 0;
+		for (size_t i = 0; i < ntasks; i++) {
+			int to = 0, from = 0;
+			for (size_t j = 0; j < ref[i].ntargets; j++) {
+				to |= covers(&ref[i].targets[j], family, d);
+				from |= covers(&ref[i].targets[j], family, s);
+			}
+			any |= to | from;
+			int on = when >= ref[i].start && when < ref[i].end;
+			int exp = !on || !(to || from) ? -1
+			          : to                 ? LT_DIR_TO_TARGET
+			                               : LT_DIR_FROM_TARGET;
+			if (exp != -1)
+				want++;
+			assert_int_equal(dir_of(m, n, (uint32_t)i), exp);
+		}
+		assert_int_equal(n, want);
+		assert_int_equal(iap_targets_any(t, family, s, d), any);
+	}
+	free(m);
+	iap_targets_free(t);
+	for (size_t i = 0; i < ntasks; i++)
+		free(ref[i].targets);
+	free(ref);
+}
+
+static void test_random_vs_reference(void **state)
+{
+	const char *seed = getenv("LAWTAP_SEED");
+	if (seed)
+		rng_state = strtoull(seed, NULL, 0) * 0x9e3779b97f4a7c15ULL + 1;
+	for (int round = 0; round < 30; round++) {
+		random_round(4, 1 + rnd() % 40, 1 + rnd() % 12, round % 2);
+		random_round(6, 1 + rnd() % 40, 1 + rnd() % 12, round % 2);
+	}
+	/* Many tasks, many targets: 300 tasks of up to 60 targets. */
+	random_round(4, 300, 60, 1);
+	random_round(6, 300, 60, 1);
+}
+
+/* The bench's 10,000-target list (tests/bench/bench_gen.c: /32, /24, /128, /64): every target
+ * and its neighbours, and memory well within the IAP's budget. */
+static void test_bench_mix_10k(void **state)
+{
+	enum { N = 10000 };
+	struct lt_task *tk = calloc(1, sizeof *tk);
+	tk->xid[0] = 0x40;
+	tk->mode = LT_TASK_FULL;
+	tk->start = OPEN_START;
+	tk->end = OPEN_END;
+	tk->targets = calloc(N, sizeof *tk->targets);
+	char text[64], err[128];
+	for (int i = 0; i < N; i++) {
+		if (i == 0)
+			snprintf(text, sizeof text, "10.0.0.1");
+		else if (i % 4 == 0)
+			snprintf(text, sizeof text, "10.%d.%d.%d", 1 + i / 65536, (i / 256) % 256,
+			         i % 256);
+		else if (i % 4 == 1)
+			snprintf(text, sizeof text, "10.%d.%d.0/24", 100 + (i / 256) % 100,
+			         i % 256);
+		else if (i % 4 == 2)
+			snprintf(text, sizeof text, "2001:db8:%x::%x", i / 4096, i % 4096 + 1);
+		else
+			snprintf(text, sizeof text, "2001:db8:1%03x:%x::/64", (i / 65536) % 4096,
+			         i % 65536);
+		if (lt_target_parse(text, &tk->targets[tk->ntargets], err, sizeof err) != 0)
+			fail_msg("%s: %s", text, err);
+		tk->ntargets++;
+	}
+	struct lt_target *copy = malloc(N * sizeof *copy);
+	memcpy(copy, tk->targets, N * sizeof *copy);
+	struct iap_targets *t = build(tk, 1);
+	assert_int_equal(iap_targets_nlengths(t, 4), 2);
+	assert_int_equal(iap_targets_nlengths(t, 6), 2);
+	assert_true(iap_targets_memory(t) < (4u << 20));
+	struct iap_match m[1];
+	uint8_t other[16];
+	int fam;
+	for (int i = 0; i < N; i++) {
+		const struct lt_target *g = &copy[i];
+		addr(g->family == 4 ? "192.0.2.1" : "2001:db9::1", &fam, other);
+		assert_int_equal(iap_targets_match(t, g->family, other, g->addr, 0, m), 1);
+		assert_int_equal(m[0].direction, LT_DIR_TO_TARGET);
+		assert_int_equal(iap_targets_match(t, g->family, g->addr, other, 0, m), 1);
+		assert_int_equal(m[0].direction, LT_DIR_FROM_TARGET);
+		/* A neighbour: inside a /24 or /64 (last byte changed); next to a /32 or /128 in
+		 * a part of the address space no target covers. */
+		uint8_t a[16];
+		memcpy(a, g->addr, 16);
+		int full = g->prefix == (g->family == 4 ? 32 : 128);
+		if (!full)
+			a[g->family == 4 ? 3 : 15] ^= 0x80;
+		else if (g->family == 4)
+			a[2] = 200;
+		else
+			a[12] ^= 0x40;
+		assert_int_equal(iap_targets_match(t, g->family, other, a, 0, m), !full);
+	}
+	addr("198.18.0.1", &fam, other);
+	uint8_t d[16];
+	addr("192.0.2.7", &fam, d);
+	assert_int_equal(iap_targets_match(t, 4, other, d, 0, m), 0);
+	free(copy);
+	iap_targets_free(t);
+}
+
 static void test_snapshot(void **state)
 {
 	char err[512];
@@ -299,6 +506,8 @@ int main(void)
 	    cmocka_unit_test(test_ten_thousand_targets),
 	    cmocka_unit_test(test_windows),
 	    cmocka_unit_test(test_seq_and_inherit),
+	    cmocka_unit_test(test_random_vs_reference),
+	    cmocka_unit_test(test_bench_mix_10k),
 	    cmocka_unit_test(test_snapshot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -121,6 +121,19 @@ static const struct bad_case bad_cases[] = {
     {"tls_pin_sha256: 00", "tls_pin_sha256: 0", "leas[1].tls_pin_sha256", "64 hex digits"},
     {"tls_pin_sha256: 00", "tls_pin_sha256: 0g", "leas[1].tls_pin_sha256", "64 hex digits"},
     {"    tls_ca: lea2-ca.pem\n", "    tls_ca: [a]\n", "leas[1].tls_ca", ""},
+    /* the checks shared with the REST bodies (med_targets_check, med_valid_target_name,
+     * med_lea_ints, med_parse_ack_mode): the seed accepts what the API accepts */
+    {"targets: [10.0.0.1, 2001:db8::/64]", "targets: [10.0.0.0/24, 10.0.0.7]",
+     "warrants[0].targets", "target 10.0.0.7 overlaps target 10.0.0.0/24"},
+    {"targets: [10.0.0.1, 2001:db8::/64]", "targets: [2001:db8::1, 2001:db8::/64]",
+     "warrants[0].targets", "overlaps"},
+    {"target_name: alice", "target_name: \"\"", "warrants[0].target_name", "empty value"},
+    {"reconnect_max: 30", "reconnect_max: 30\n    resend_window: 0", "leas[0].resend_window",
+     "integer in 1..100000"},
+    {"reconnect_max: 30", "reconnect_max: 30\n    ack_mode: pdu-ack", "leas[0].ack_mode",
+     "not supported yet"},
+    {"reconnect_max: 30", "reconnect_max: 30\n    ack_mode: Window", "leas[0].ack_mode",
+     "expected keepalive, window or pdu-ack"},
 };
 
 /* Whole documents for errors of shape. */
@@ -247,6 +260,68 @@ static void test_example_config(void **state)
 	med_config_clear(&cfg);
 }
 
+/* The value checks config.c shares with the REST bodies (json_val.c). */
+static void test_shared_checks(void **state)
+{
+	(void)state;
+	assert_true(med_valid_country("NL"));
+	assert_false(med_valid_country("nl"));
+	assert_false(med_valid_country("NLD"));
+	assert_false(med_valid_country(""));
+	assert_true(med_valid_lea_id("lea-1_a.b"));
+	assert_false(med_valid_lea_id(""));
+	assert_false(med_valid_lea_id("lea 1"));
+	assert_false(med_valid_lea_id("012345678901234567890123456789012")); /* 33 */
+	assert_true(med_valid_hostport("127.0.0.1:9102", 0));
+	assert_false(med_valid_hostport("127.0.0.1:0", 0));
+	assert_true(med_valid_hostport("127.0.0.1:0", 1));
+	assert_false(med_valid_hostport("nohostport", 1));
+	assert_true(
+	    med_valid_pin_hex("00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF"));
+	assert_false(
+	    med_valid_pin_hex("00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEF"));
+	assert_false(
+	    med_valid_pin_hex("00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFg"));
+	assert_int_equal(med_check_ident("LIID-1", 25), 0);
+	assert_int_equal(med_check_ident("", 25), MED_IDENT_LENGTH);
+	assert_int_equal(med_check_ident("abcdefghijklmnopqrstuvwxyz", 25), MED_IDENT_LENGTH);
+	assert_int_equal(med_check_ident("LIID 1", 25), MED_IDENT_CHARS);
+	assert_true(med_valid_target_name("alice smith"));
+	assert_false(med_valid_target_name(""));
+	assert_false(med_valid_target_name("a\tb"));
+	assert_int_equal(med_parse_ts_form("both"), MED_TS_BOTH);
+	assert_int_equal(med_parse_ts_form("seconds"), -1);
+	assert_int_equal(med_parse_mode("iri-only"), LT_TASK_IRI_ONLY);
+	assert_int_equal(med_parse_mode("both"), -1);
+	assert_int_equal(med_parse_ack_mode("window"), HO_ACK_WINDOW);
+	assert_int_equal(med_parse_ack_mode("pdu-ack"), HO_ACK_PDU);
+	assert_int_equal(med_parse_ack_mode("Window"), -1);
+	int64_t t = 0;
+	assert_int_equal(med_parse_time("2026-01-01T00:00:00Z", &t), 0);
+	assert_int_equal(t, 1767225600);
+	assert_int_equal(med_parse_time("tomorrow", &t), -1);
+	assert_true(med_parse_time("1969-12-31T23:59:59Z", &t) < 0);
+	struct lt_target tg[3];
+	char why[160];
+	assert_int_equal(lt_target_parse("10.0.0.0/24", &tg[0], why, sizeof why), 0);
+	assert_int_equal(lt_target_parse("10.0.1.7", &tg[1], why, sizeof why), 0);
+	assert_int_equal(lt_target_parse("10.0.0.9", &tg[2], why, sizeof why), 0);
+	assert_int_equal(med_targets_check(tg, 2, why, sizeof why), 0);
+	assert_int_equal(med_targets_check(tg, 3, why, sizeof why), -1);
+	assert_string_equal(why, "target 10.0.0.9 overlaps target 10.0.0.0/24");
+	struct ho_lea_conf l;
+	memset(&l, 0, sizeof l);
+	med_lea_defaults(&l);
+	assert_int_equal(l.ts_form, MED_TS_MICRO);
+	assert_int_equal(l.keepalive_idle, 300);
+	assert_int_equal(l.keepalive_timeout, 30);
+	assert_int_equal(l.reconnect_max, 30);
+	assert_int_equal(l.resend_window, 1000);
+	assert_int_equal(l.ack_mode, HO_ACK_KEEPALIVE);
+	assert_int_equal(l.ka_liid_len, 1);
+	assert_int_equal(l.ka_liid[0], '-');
+}
+
 static void test_xid(void **state)
 {
 	(void)state;
@@ -290,6 +365,7 @@ int main(void)
 	    cmocka_unit_test(test_good_config),
 	    cmocka_unit_test(test_bad_configs),
 	    cmocka_unit_test(test_example_config),
+	    cmocka_unit_test(test_shared_checks),
 	    cmocka_unit_test(test_xid),
 	    cmocka_unit_test(test_cin),
 	};

@@ -16,6 +16,7 @@
 
 #include "handover/ho_int.h"
 #include "handover/spool.h"
+#include "lib/crc32c.h"
 
 static char dir[256];
 
@@ -137,6 +138,129 @@ static void test_crc32c(void **state)
 	assert_int_equal(ho_crc32c(0, "123456789", 9), 0xe3069283u);
 	assert_int_equal(ho_crc32c(ho_crc32c(0, "1234", 4), "56789", 5), 0xe3069283u);
 	assert_int_equal(ho_crc32c(0, "", 0), 0);
+	assert_int_equal(lt_crc32c_sw(0, "123456789", 9), 0xe3069283u);
+	/* the instruction path (when the CPU has it) equals the table at every length, alignment
+	 * and split */
+	static uint8_t b[1100];
+	uint32_t x = 12345;
+	for (size_t i = 0; i < sizeof b; i++) {
+		x = x * 1103515245u + 12345u;
+		b[i] = (uint8_t)(x >> 16);
+	}
+	for (size_t off = 0; off < 9; off++)
+		for (size_t len = 0; len + off <= sizeof b; len += len < 80 ? 1 : 37) {
+			uint32_t want = lt_crc32c_sw(0, b + off, len);
+			assert_int_equal(lt_crc32c(0, b + off, len), want);
+			size_t cut = len / 3;
+			assert_int_equal(
+			    lt_crc32c(lt_crc32c(0, b + off, cut), b + off + cut, len - cut), want);
+		}
+	fprintf(stderr, "crc32c: %s\n", lt_crc32c_hw() ? "SSE4.2 instruction" : "table");
+}
+
+static off_t seg_size(uint64_t first)
+{
+	char p[800];
+	snprintf(p, sizeof p, "%s/sp/%020llu.seg", dir, (unsigned long long)first);
+	struct stat st;
+	return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+/* The in-memory tail: appends reach the file in blocks (at a flush, a sync, a full block, or
+ * when a reader reaches them); ho_spool_read_ex without flush hands out only what is in the
+ * file; a reader that fell behind the tail reads the file; a confirmed position is saved at
+ * close even when the cursor file was not rewritten at the confirmation. */
+static void test_tail_blocks_and_file_reads(void **state)
+{
+	(void)state;
+	uint8_t buf[400];
+	static uint8_t batch[256 * 1024];
+	struct ho_spool *sp = open_sp(0, NULL, NULL);
+	assert_non_null(sp);
+	uint64_t bytes = 0;
+	for (uint32_t i = 0; i < 10; i++) {
+		struct ho_spool_key k = key(i);
+		size_t len = rec(i, buf);
+		assert_int_equal(ho_spool_append(sp, &k, buf, len), 0);
+		bytes += HO_SPOOL_HDR + len;
+	}
+	/* in memory only: not in the file, not handed out without a flush */
+	assert_int_equal(seg_size(0), 0);
+	assert_true(ho_spool_unwritten(sp) == bytes);
+	assert_true(ho_spool_written_end(sp).rec == 0 && ho_spool_end(sp).rec == 10);
+	struct ho_spool_pos pos = ho_spool_cursor(sp);
+	uint64_t nrec = 9;
+	assert_int_equal(ho_spool_read_ex(sp, &pos, batch, sizeof batch, 100, &nrec, 0), 0);
+	assert_true(nrec == 0 && pos.rec == 0);
+	/* a flush writes them in one piece */
+	assert_int_equal(ho_spool_flush(sp), 0);
+	assert_true(seg_size(0) == (off_t)bytes && ho_spool_unwritten(sp) == 0);
+	assert_true(ho_spool_written_end(sp).rec == 10);
+	read_all(sp, &pos, 0, 10);
+	/* ho_spool_read writes what it reaches */
+	for (uint32_t i = 10; i < 20; i++) {
+		struct ho_spool_key k = key(i);
+		assert_int_equal(ho_spool_append(sp, &k, buf, rec(i, buf)), 0);
+	}
+	assert_true(ho_spool_unwritten(sp) > 0);
+	read_all(sp, &pos, 10, 10);
+	assert_true(ho_spool_unwritten(sp) == 0 && ho_spool_written_end(sp).rec == 20);
+	/* far more than the tail holds (1 MiB): the blocks reach the file as they fill, and the
+	 * reader, far behind, reads them back from the file */
+	uint32_t n = 20;
+	while (ho_spool_bytes(sp) < 3 * 1024 * 1024) {
+		struct ho_spool_key k = key(n);
+		assert_int_equal(ho_spool_append(sp, &k, buf, rec(n, buf)), 0);
+		n++;
+	}
+	assert_true(ho_spool_unwritten(sp) < 256 * 1024);
+	assert_true((uint64_t)seg_size(0) + ho_spool_unwritten(sp) == ho_spool_bytes(sp));
+	struct ho_spool_pos behind = pos;
+	read_all(sp, &behind, 20, n - 20);
+	assert_true(ho_spool_unwritten(sp) == 0);
+	/* a reader exactly at the written end reads nothing more without a flush */
+	struct ho_spool_key k = key(n);
+	assert_int_equal(ho_spool_append(sp, &k, buf, rec(n, buf)), 0);
+	assert_int_equal(ho_spool_read_ex(sp, &behind, batch, sizeof batch, 100, &nrec, 0), 0);
+	assert_true(ho_spool_read_ex(sp, &behind, batch, sizeof batch, 100, &nrec, 1) > 0);
+	assert_true(nrec == 1 && behind.rec == (uint64_t)n + 1);
+	/* two confirmations in a row (the second is kept in memory), then close: saved */
+	struct ho_spool_pos c = ho_spool_cursor(sp);
+	(void)ho_spool_read(sp, &c, batch, sizeof batch, 5, &nrec);
+	assert_int_equal(ho_spool_confirm(sp, &c), 0);
+	(void)ho_spool_read(sp, &c, batch, sizeof batch, 5, &nrec);
+	assert_int_equal(ho_spool_confirm(sp, &c), 0);
+	assert_true(ho_spool_cursor(sp).rec == 10);
+	ho_spool_close(sp);
+	sp = open_sp(0, NULL, NULL);
+	assert_non_null(sp);
+	assert_true(ho_spool_cursor(sp).rec == 10 && ho_spool_end(sp).rec == (uint64_t)n + 1);
+	pos = ho_spool_cursor(sp);
+	read_all(sp, &pos, 10, n + 1 - 10);
+	ho_spool_close(sp);
+}
+
+/* fsync "always": each record is in the file (and synced) when the append returns. */
+static void test_fsync_always_writes_through(void **state)
+{
+	(void)state;
+	uint8_t buf[400];
+	char err[512] = "", sdir[300];
+	snprintf(sdir, sizeof sdir, "%s/sp", dir);
+	struct ho_spool_conf c = {sdir, 0, HO_FSYNC_ALWAYS, "test"};
+	struct ho_spool *sp = ho_spool_open(&c, NULL, NULL, err, sizeof err);
+	assert_non_null(sp);
+	off_t want = 0;
+	for (uint32_t i = 0; i < 5; i++) {
+		struct ho_spool_key k = key(i);
+		size_t len = rec(i, buf);
+		assert_int_equal(ho_spool_append(sp, &k, buf, len), 0);
+		want += (off_t)(HO_SPOOL_HDR + len);
+		assert_true(seg_size(0) == want && ho_spool_unwritten(sp) == 0);
+	}
+	struct ho_spool_pos pos = ho_spool_cursor(sp);
+	read_all(sp, &pos, 0, 5);
+	ho_spool_close(sp);
 }
 
 static void test_roundtrip_replay_delete(void **state)
@@ -385,6 +509,8 @@ int main(void)
 	    cmocka_unit_test(test_crc32c),
 	    cmocka_unit_test_setup_teardown(test_roundtrip_replay_delete, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_torn_tail_and_corruption, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tail_blocks_and_file_reads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fsync_always_writes_through, setup, teardown),
 	    cmocka_unit_test(test_rec_check),
 	    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_handover_spool_full, setup, teardown),

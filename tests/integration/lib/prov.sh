@@ -285,3 +285,59 @@ prov_live_check() {
 	}
 	echo "$res"
 }
+
+# ---- PS-PDU headers decoded by an independent decoder ----
+# prov_ps_headers FILE...: one line per PS-PDU of each file (concatenated PS-PDUs, as the
+# collector's hi2.ber/hi3.ber hold them), decoded by Erlang's ASN.1 BER decoder compiled from
+# ETSI's own LI-PS-PDU module: the one etsi-check builds (its cache, filled by any etsi-check run;
+# it_etsi_check runs it first when the cache is missing), so neither lawtap's encoder nor its
+# asn1c decoder has a say. Fields, space-separated:
+#   FILE KIND LIID CIN SEQ TIME OPERATOR NE DELIVERY_CC
+# KIND cc|iri|other; TIME whole seconds of microSecondTimeStamp ("-" when absent); NE and
+# DELIVERY_CC "-" when absent. LIID, operator and NE ids are printed only when they are visible
+# ASCII (else the line says "nonprint"), so a field never holds a space.
+prov_ps_headers() {
+	local here=$IT_SHARED/tools/etsi-check.d sum cache
+	command -v escript >/dev/null || it_fail "needs escript (erlang-base) for the PS-PDU decoder"
+	sum=$(cat "$here"/asn1/* "$here"/check.escript | sha256sum | cut -c1-16)
+	cache=${ETSI_CHECK_CACHE:-$(dirname "$(mktemp -u)")/etsi-check-$sum}
+	if [[ ! -f $cache/LIPS.beam ]]; then
+		# any run of etsi-check compiles ETSI's modules into the cache
+		"$IT_ETSI" --allow-empty --quiet /dev/null >/dev/null 2>&1 || true
+	fi
+	[[ -f $cache/LIPS.beam ]] || it_fail "etsi-check's compiled ETSI modules not found in $cache"
+	cat >"$WORK/ps_headers.escript" <<'ERL'
+#!/usr/bin/env escript
+%%! -pa .
+-mode(compile).
+main(Files) -> lists:foreach(fun(F) -> {ok, B} = file:read_file(F), walk(F, B, 1) end, Files).
+walk(_F, <<>>, _N) -> ok;
+walk(F, Bin, N) ->
+    case catch 'LIPS':decode('PS-PDU', Bin) of
+        {ok, {'PS-PDU', H, P}, Rest} -> line(F, H, P), walk(F, Rest, N + 1);
+        Other -> io:format(standard_error, "~s: record ~b does not decode: ~0P~n", [F, N, Other, 12]), halt(1)
+    end.
+line(F, H, P) ->
+    Liid = element(3, H), Comm = element(5, H), Seq = element(6, H),
+    Net = element(2, Comm), Cin = element(3, Comm), Dcc = element(4, Comm),
+    Op = element(2, Net), Ne = element(3, Net),
+    Time = case element(9, H) of {'MicroSecondTimeStamp', S, _} -> integer_to_list(S); _ -> "-" end,
+    io:format("~s ~s ~s ~s ~p ~s ~s ~s ~s~n",
+              [F, kind(P), txt(Liid), opt(Cin), Seq, Time, txt(Op), txt(Ne), txt(Dcc)]).
+kind({cCPayloadSequence, _}) -> "cc";
+kind({iRIPayloadSequence, _}) -> "iri";
+kind(_) -> "other".
+opt(asn1_NOVALUE) -> "-";
+opt(I) when is_integer(I) -> integer_to_list(I).
+txt(asn1_NOVALUE) -> "-";
+txt(B) when is_binary(B) -> txt(binary_to_list(B));
+txt(L) when is_list(L) ->
+    case L =/= [] andalso lists:all(fun(C) -> C > 16#20 andalso C < 16#7f end, L) of
+        true -> L; false -> "nonprint"
+    end.
+ERL
+	local f abs=()
+	for f in "$@"; do abs+=("$(realpath "$f")"); done
+	(cd "$cache" && escript "$WORK/ps_headers.escript" "${abs[@]}") 2>"$WORK/ps_headers.err" ||
+		it_fail "the ETSI decoder failed: $(head -c 400 "$WORK/ps_headers.err")"
+}
