@@ -44,6 +44,7 @@ static const struct ospec lea_opts[] = {
     {"tls-pin", O_STR, "tls.pin_sha256", NULL},
     {"ack-mode", O_STR, "ack_mode", NULL},
     {"resend-window", O_INT, "resend_window", NULL},
+    {"pdu-ack-strict", O_INT, "pdu_ack_strict", NULL},
     {NULL, O_STR, NULL, NULL},
 };
 

@@ -229,7 +229,8 @@ static void lea_tls(const json_t *row, char *buf, size_t len)
 		snprintf(buf, len, "role");
 }
 
-/* "keepalive", or "window/N" (N = resend_window) */
+/* "keepalive", "pdu-ack" ("pdu-ack/strict" with pdu_ack_strict 1), or "window/N"
+ * (N = resend_window) */
 static void lea_ack(const json_t *row, char *buf, size_t len)
 {
 	char m[32], n[32];
@@ -237,6 +238,9 @@ static void lea_ack(const json_t *row, char *buf, size_t len)
 	ctl_cell(json_object_get(row, "resend_window"), n, sizeof n);
 	if (!strcmp(m, "window"))
 		snprintf(buf, len, "%s/%s", m, n);
+	else if (!strcmp(m, "pdu-ack") &&
+	         json_integer_value(json_object_get(row, "pdu_ack_strict")) == 1)
+		snprintf(buf, len, "%s/strict", m);
 	else
 		snprintf(buf, len, "%s", m);
 }

@@ -3,7 +3,10 @@
  * is not lawtap chain to the LEA's CA or match its pin) -> up -> (failure)
  * backoff (capped full jitter) -> connecting ... In "up" the thread writes batches of whole
  * records read from the spool, sends keep-alives (idle, confirming, draining) and reads only
- * keep-alive responses; a response advances the spool's cursor (ack modes: handover.h). */
+ * keep-alive responses; a response advances the spool's cursor (ack modes: handover.h). In
+ * ack_mode pdu-ack the state machine of pduack.h (docs/pdu-ack.md) negotiates PDU
+ * acknowledgement first and then pDUAcknowledgementRequests take the confirming keep-alives'
+ * place; it also answers which responses are allowed. */
 #include "ho_int.h"
 
 #include "lib/log.h"
@@ -152,6 +155,8 @@ static long link_read(SSL *ssl, void *buf, size_t len, char *why, size_t whylen)
 	return -1;
 }
 
+static int pa_on_pdu(struct ho_link *l, struct session *s, const uint8_t *buf, size_t len);
+
 /* Reads whatever the LEA sent; only keep-alive responses to our outstanding keep-alive are
  * allowed (OpenLI's rule: anything else drops the link). 0 or -1 (logged). */
 static int read_responses(struct ho_link *l, struct session *s)
@@ -181,20 +186,96 @@ static int read_responses(struct ho_link *l, struct session *s)
 			    "unexpected data from the LEA (not a PS-PDU), rebuilding the link");
 			return -1;
 		}
-		if (ho_ka_check(s->rbuf, rec, s->ka_out, s->ka_want, why, sizeof why) != 0) {
-			snprintf(s->why, sizeof s->why, "%.200s, rebuilding the link", why);
-			return -1;
+		if (l->lea->ack_mode == HO_ACK_PDU) {
+			if (pa_on_pdu(l, s, s->rbuf, rec) != 0)
+				return -1;
+		} else {
+			if (ho_ka_check(s->rbuf, rec, s->ka_out, s->ka_want, why, sizeof why) !=
+			    0) {
+				snprintf(s->why, sizeof s->why, "%.200s, rebuilding the link", why);
+				return -1;
+			}
+			pthread_mutex_lock(&l->mu);
+			ho_link_confirm_locked(l, &s->ka_mark);
+			pthread_mutex_unlock(&l->mu);
+			lt_debug("%s: keep-alive %u answered", l->name, s->ka_want);
+			s->ka_out = 0;
+			s->healthy = 1;
 		}
-		pthread_mutex_lock(&l->mu);
-		ho_link_confirm_locked(l, &s->ka_mark);
-		pthread_mutex_unlock(&l->mu);
-		lt_debug("%s: keep-alive %u answered", l->name, s->ka_want);
-		s->ka_out = 0;
-		s->healthy = 1;
 		memmove(s->rbuf, s->rbuf + rec, s->rlen - rec);
 		s->rlen -= rec;
 	}
 	return 0;
+}
+
+/* ack_mode pdu-ack: writes the TRI PDU the state machine asked for (header: ho_tri_header).
+ * 0 or -1 (s->why set). */
+static int pa_send(struct ho_link *l, struct session *s, const struct ho_pa_tx *tx)
+{
+	uint8_t buf[512];
+	struct med_header h;
+	ho_tri_header(l, &h);
+	h.seq = tx->seq;
+	long n = ho_pa_encode(tx, &h, buf, sizeof buf);
+	if (n <= 0) {
+		snprintf(s->why, sizeof s->why,
+		         "cannot encode a %s (code %ld), rebuilding the link",
+		         ho_pa_tri_name(tx->tri), n);
+		return -1;
+	}
+	if (link_write(s->ssl, buf, (size_t)n) != 0) {
+		snprintf(s->why, sizeof s->why, "link lost while sending a %s",
+		         ho_pa_tri_name(tx->tri));
+		return -1;
+	}
+	s->last_write = lt_now_ms();
+	if (tx->tri == MED_TRI_KEEPALIVE || tx->tri == MED_TRI_PDU_ACK_REQUEST)
+		s->bytes_since_ka = 0;
+	if (tx->tri == MED_TRI_KEEPALIVE) {
+		pthread_mutex_lock(&l->mu);
+		l->keepalives++;
+		pthread_mutex_unlock(&l->mu);
+	}
+	return 0;
+}
+
+/* ack_mode pdu-ack: carries out what a state machine call returned (rc, ev). 0 or -1 (drop the
+ * link, s->why set). */
+static int pa_apply(struct ho_link *l, struct session *s, int rc, struct ho_pa_med_ev *ev)
+{
+	if (rc < 0) {
+		snprintf(s->why, sizeof s->why, "%.200s, rebuilding the link",
+		         ev->note[0] ? ev->note : "pdu-ack protocol error");
+		return -1;
+	}
+	if (ev->note[0])
+		lt_info("%s: %s", l->name, ev->note);
+	if (ev->confirm) {
+		pthread_mutex_lock(&l->mu);
+		ho_link_confirm_locked(l, &ev->pos);
+		pthread_mutex_unlock(&l->mu);
+		s->healthy = 1;
+	}
+	if (ev->tx.tri != MED_TRI_NONE)
+		return pa_send(l, s, &ev->tx);
+	return 0;
+}
+
+/* ack_mode pdu-ack: one whole PS-PDU from the LEA. 0 or -1. */
+static int pa_on_pdu(struct ho_link *l, struct session *s, const uint8_t *buf, size_t len)
+{
+	struct med_tri_pdu t;
+	struct ho_pa_med_ev ev;
+	char err[160] = "";
+	if (med_decode_tri(buf, len, &t, err, sizeof err) != 0) {
+		snprintf(s->why, sizeof s->why,
+		         "undecodable PS-PDU from the LEA: %.160s, rebuilding the link", err);
+		return -1;
+	}
+	int rc = ho_pa_med_on_pdu(&l->pa, &t, lt_now_ms(), &ev);
+	if (rc >= 0)
+		s->healthy = 1; /* an expected answer: the LEA is there */
+	return pa_apply(l, s, rc, &ev);
 }
 
 static int send_keepalive(struct ho_link *l, struct session *s, uint8_t *buf, size_t cap)
@@ -248,10 +329,38 @@ static void window_advance(struct ho_link *l)
 /* One step of an established link. 0 to go on, -1 to drop the link. */
 static int link_step(struct ho_link *l, struct session *s, uint8_t *batch)
 {
+	int pdu = l->lea->ack_mode == HO_ACK_PDU;
+	int pmode = HO_PA_DOWN;
+	if (pdu && ho_pa_med_mode(&l->pa) == HO_PA_DOWN) {
+		/* a new connection: the optionRequest goes out before any record */
+		struct ho_pa_med_ev ev;
+		int rc = ho_pa_med_connected(&l->pa, lt_now_ms(), &ev);
+		if (pa_apply(l, s, rc, &ev) != 0)
+			return -1;
+	}
 	if (read_responses(l, s) != 0)
 		return -1;
 	int64_t now = lt_now_ms();
-	if (s->ka_out && now >= s->ka_deadline) {
+	if (pdu) {
+		struct ho_pa_med_ev ev;
+		int rc = ho_pa_med_tick(&l->pa, now, &ev);
+		if (pa_apply(l, s, rc, &ev) != 0)
+			return -1;
+		pmode = ho_pa_med_mode(&l->pa);
+		if (pmode == HO_PA_NEGOTIATING) {
+			/* no records until the LEA answered (or the negotiation timed out) */
+			int64_t wait = ho_pa_med_deadline(&l->pa) - now;
+			if (wait > POLL_MS)
+				wait = POLL_MS;
+			if (wait < 1)
+				wait = 1;
+			if (SSL_pending(s->ssl) == 0) {
+				struct pollfd pf = {.fd = SSL_get_fd(s->ssl), .events = POLLIN};
+				(void)poll(&pf, 1, (int)wait);
+			}
+			return 0;
+		}
+	} else if (s->ka_out && now >= s->ka_deadline) {
 		snprintf(s->why, sizeof s->why,
 		         "no keep-alive response within %d s, rebuilding the link",
 		         l->lea->keepalive_timeout);
@@ -298,16 +407,44 @@ static int link_step(struct ho_link *l, struct session *s, uint8_t *batch)
 	 * boundary, so a keep-alive may follow. */
 	int idle = n == 0 && l->lea->keepalive_idle > 0 &&
 	           now - s->last_write >= (int64_t)l->lea->keepalive_idle * 1000;
-	int confirm = l->lea->ack_mode == HO_ACK_KEEPALIVE &&
+	int confirm = (l->lea->ack_mode == HO_ACK_KEEPALIVE || pmode == HO_PA_KEEPALIVE ||
+	               pmode == HO_PA_ACTIVE) &&
 	              (s->bytes_since_ka >= HO_CONFIRM_BYTES ||
 	               (!unsent && n == 0 && unconf > 0 && now - s->last_write >= HO_CONFIRM_MS));
-	if (!s->ka_out && (confirm || (!unsent && n == 0 && (idle || (stopping && unconf > 0)))))
+	int drained = !unsent && n == 0;
+	if (pmode == HO_PA_ACTIVE) {
+		/* PDU acknowledgement in force: a pDUAcknowledgementRequest confirms (when records
+		 * were written since the last one); keep-alives only show the link is alive. */
+		struct ho_pa_med_ev ev;
+		if ((confirm || (drained && stopping && unconf > 0)) &&
+		    ho_pa_med_can_request(&l->pa) &&
+		    l->sent.rec > ho_pa_med_requested(&l->pa).rec) {
+			int rc = ho_pa_med_request(&l->pa, now, &l->sent, &ev);
+			return pa_apply(l, s, rc, &ev);
+		}
+		if (drained && idle && !ho_pa_med_keepalive_out(&l->pa)) {
+			int rc = ho_pa_med_keepalive(&l->pa, now, &l->sent, &ev);
+			return pa_apply(l, s, rc, &ev);
+		}
+	} else if (pmode == HO_PA_KEEPALIVE) {
+		/* fallback: keepalive ack mode, the machine numbering the keep-alives */
+		struct ho_pa_med_ev ev;
+		if (!ho_pa_med_keepalive_out(&l->pa) &&
+		    (confirm || (drained && (idle || (stopping && unconf > 0))))) {
+			int rc = ho_pa_med_keepalive(&l->pa, now, &l->sent, &ev);
+			return pa_apply(l, s, rc, &ev);
+		}
+	} else if (!s->ka_out && (confirm || (drained && (idle || (stopping && unconf > 0))))) {
 		return send_keepalive(l, s, batch, HO_BATCH_MAX);
+	}
 	if (n > 0)
 		return 0;
-	/* Nothing to send now. A keep-alive waits for its response: watch the socket (a few ms
-	 * at a time, so new records are not kept waiting long either). */
-	if (s->ka_out && SSL_pending(s->ssl) == 0) {
+	/* Nothing to send now. A keep-alive (or a pDUAcknowledgementRequest) waits for its
+	 * response: watch the socket (a few ms at a time, so new records are not kept waiting
+	 * long either). */
+	int answer_due =
+	    pdu ? ho_pa_med_keepalive_out(&l->pa) || ho_pa_med_outstanding(&l->pa) > 0 : s->ka_out;
+	if (answer_due && SSL_pending(s->ssl) == 0) {
 		pthread_mutex_lock(&l->mu);
 		int idle_now = ho_spool_written_end(l->sp).rec == l->sent.rec && !l->abort;
 		pthread_mutex_unlock(&l->mu);
@@ -418,6 +555,8 @@ static void on_dropped(struct ho_link *l, struct backoff *b, struct session *s)
 		b->last_log = now;
 	}
 	session_close(s);
+	if (l->lea->ack_mode == HO_ACK_PDU)
+		ho_pa_med_dropped(&l->pa, now);
 	pthread_mutex_lock(&l->mu);
 	l->reconnects++;
 	l->up = 0;

@@ -81,6 +81,11 @@ struct ho_ctx *ho_new(SSL_CTX *ssl_ctx, const struct ho_site *site, const struct
 		l->max_bytes = site->spool_max_bytes ? site->spool_max_bytes : HO_SPOOL_DEFAULT_MAX;
 		pthread_mutex_init(&l->mu, NULL);
 		pthread_cond_init(&l->cv, NULL);
+		struct ho_pa_med_conf pc = {
+		    .timeout_ms = (int64_t)l->lea->keepalive_timeout * 1000,
+		    .strict = l->lea->pdu_ack_strict,
+		};
+		ho_pa_med_init(&l->pa, &pc);
 	}
 	if (open_spools(ho, err, errlen) != 0) {
 		ho_free(ho);

@@ -6,7 +6,9 @@
  * must hold the LEA role), writes the records in batches and confirms them per the LEA's
  * ack_mode: "keepalive" (a keep-alive after each batch of traffic; its response confirms
  * everything before it) or "window" (idle keep-alives only; a written record counts as
- * confirmed once resend_window newer records were written). Confirmed records advance the
+ * confirmed once resend_window newer records were written) or "pdu-ack" (TS 102 232-1 PDU
+ * acknowledgement negotiated per connection, docs/pdu-ack.md; keepalive mode as fallback when
+ * the LEA declines). Confirmed records advance the
  * spool's durable cursor; after a reconnect or a restart the unconfirmed records are resent
  * first, in order (the LEA drops duplicates by LIID, CIN and sequence number). */
 #ifndef LAWTAP_HANDOVER_H
@@ -45,8 +47,9 @@ struct ho_lea_conf {
 	int reconnect_max;            /* backoff cap, seconds */
 	uint8_t ka_liid[HO_LIID_MAX]; /* placeholder LIID for keep-alives */
 	size_t ka_liid_len;
-	int ack_mode;      /* enum ho_ack_mode (HO_ACK_PDU is refused by the config) */
-	int resend_window; /* window mode: records resent after a reconnect */
+	int ack_mode;       /* enum ho_ack_mode */
+	int resend_window;  /* window mode: records resent after a reconnect */
+	int pdu_ack_strict; /* pdu-ack mode: no fallback to keepalive mode (docs/pdu-ack.md) */
 	/* A collector that is not lawtap (the LEA has its own CA or a pinned certificate): the
 	 * handover's SSL_CTX carries that trust (lt_tls_ctx_new_client_ca) and no lawtap role is
 	 * required of the peer. */
@@ -106,7 +109,8 @@ int ho_room_wait(struct ho_link *l, int ms);
 int ho_sync(struct ho_ctx *ho);
 
 /* Shutdown: no new records are taken; every handover that carried traffic writes what is
- * queued and confirms it with a keep-alive answered by the LEA. Waits at most timeout_ms.
+ * queued and has it confirmed by the LEA per its ack_mode (a keep-alive's answer, or a
+ * pDUAcknowledgementResponse under pdu-ack). Waits at most timeout_ms.
  * Returns 0 when everything was confirmed, -1 otherwise (each unconfirmed handover logged,
  * naming the LEA, the HI and the number of unconfirmed records). Threads are joined.
  * cancel (may be NULL) is polled: once it is non-zero the drain gives up early (an operator's

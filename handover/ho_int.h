@@ -3,6 +3,7 @@
 #define LAWTAP_HO_INT_H
 
 #include "handover.h"
+#include "pduack.h"
 #include "spool.h"
 
 #include "mediation/codec/pspdu.h"
@@ -56,6 +57,8 @@ struct ho_link {
 	pthread_t thr;
 	/* statistics (under mu) */
 	uint64_t dropped, keepalives, reconnects;
+	/* ack_mode pdu-ack: the negotiation and acknowledgement state (delivery thread only) */
+	struct ho_pa_med pa;
 };
 
 struct ho_ctx {
@@ -76,6 +79,10 @@ void ho_link_confirm_locked(struct ho_link *l, const struct ho_spool_pos *pos);
 /* deliver.c: the delivery thread of one handover. */
 void *ho_link_main(void *arg);
 
+/* keepalive.c: the PSHeader of the mediator's TRI PDUs (keep-alives, and in ack_mode pdu-ack
+ * the option negotiation and pDUAcknowledgementRequests): placeholder LIID, the LEA's country
+ * codes, CIN 0, the current time; the sequence number is left 0 for the caller. */
+void ho_tri_header(const struct ho_link *l, struct med_header *h);
 /* keepalive.c: builds a keep-alive PS-PDU (TS 102 232-1: tRIPayload keep-alive, placeholder
  * LIID, CIN 0, the connection's own sequence number). Bytes or a negative MED_E_*. */
 long ho_ka_build(const struct ho_link *l, uint32_t seq, uint8_t *out, size_t cap);

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-long ho_ka_build(const struct ho_link *l, uint32_t seq, uint8_t *out, size_t cap)
+void ho_tri_header(const struct ho_link *l, struct med_header *hp)
 {
 	struct med_header h;
 	memset(&h, 0, sizeof h);
@@ -22,7 +22,7 @@ long ho_ka_build(const struct ho_link *l, uint32_t seq, uint8_t *out, size_t cap
 	snprintf(h.ne_id, sizeof h.ne_id, "%s", l->ho->site.ne_id);
 	h.has_cin = 1;
 	h.cin = 0; /* keep-alives are no communication: CIN 0, own sequence per connection */
-	h.seq = seq;
+	h.seq = 0;
 	int64_t sec;
 	uint32_t nsec;
 	lt_wallclock(&sec, &nsec);
@@ -30,6 +30,14 @@ long ho_ka_build(const struct ho_link *l, uint32_t seq, uint8_t *out, size_t cap
 	h.ts_usec = nsec / 1000;
 	h.ts_form = l->lea->ts_form;
 	h.ts_qual = MED_TSQ_NONE;
+	*hp = h;
+}
+
+long ho_ka_build(const struct ho_link *l, uint32_t seq, uint8_t *out, size_t cap)
+{
+	struct med_header h;
+	ho_tri_header(l, &h);
+	h.seq = seq;
 	return med_encode_keepalive(&h, 0, out, cap);
 }
 

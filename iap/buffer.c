@@ -12,6 +12,7 @@
  * PDU framing); a bad record is logged, counted as lost, and the rest of its file skipped. Files
  * are named iap-<n>.buf, at most IAP_BUF_FILE_MAX bytes each, and removed when read back. */
 #include "iap.h"
+#include "lib/crc32c.h"
 
 #include "lib/log.h"
 #include "lib/wire.h"
@@ -45,39 +46,15 @@ struct iap_buf {
 	uint64_t lost;
 };
 
-/* ---- CRC-32C (Castagnoli), bytewise table ---- */
-static uint32_t crc_table[256];
-static int crc_ready;
-
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = (c & 1) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-		crc_table[i] = c;
-	}
-	crc_ready = 1;
-}
-
-static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n)
-{
-	if (!crc_ready)
-		crc_init();
-	for (size_t i = 0; i < n; i++)
-		crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-	return crc;
-}
-
+/* ---- CRC-32C (Castagnoli): lib/crc32c.h ---- */
 uint32_t iap_crc32c(const uint8_t *p, size_t n)
 {
-	return ~crc_update(0xffffffffu, p, n);
+	return lt_crc32c(0, p, n);
 }
 
 static uint32_t rec_crc(const uint8_t *hdr24, const uint8_t *data, size_t len)
 {
-	uint32_t c = crc_update(0xffffffffu, hdr24, 24);
-	return ~crc_update(c, data, len);
+	return lt_crc32c(lt_crc32c(0, hdr24, 24), data, len);
 }
 
 void iap_buf_rec_header(uint8_t hdr[IAP_BUF_REC_HDR], const uint8_t *data, size_t len,

@@ -1,5 +1,6 @@
 /* lib/crc32c.h: CRC32C (Castagnoli, reflected polynomial 0x82f63b78), the checksum of the
- * spool records and the spool cursor (handover/spool.h) and the de-duplication file.
+ * spool records and the spool cursor (handover/spool.h), the de-duplication file and the IAP's
+ * buffer files (iap/buffer.c).
  *
  * Uses the SSE4.2 crc32 instruction when the CPU has it (checked once at run time) and a
  * byte-wise table otherwise; both give the same value. */

@@ -444,6 +444,25 @@ int lt_tls_write_all(SSL *ssl, const void *buf, size_t len)
 	return 0;
 }
 
+/* Why a read failed (SSL_get_error code e, errno saved after it), into why; clears the
+ * OpenSSL error queue. */
+static void read_failure(int e, int saved, char *why, size_t whylen)
+{
+	if (why) {
+		if (e == SSL_ERROR_ZERO_RETURN)
+			snprintf(why, whylen, "peer closed the connection");
+		else if (e == SSL_ERROR_SYSCALL)
+			snprintf(why, whylen, "connection lost: %s",
+			         saved ? strerror(saved) : "unexpected EOF");
+		else {
+			char b[256];
+			ssl_err_string(b, sizeof b);
+			snprintf(why, whylen, "TLS error: %s", b);
+		}
+	}
+	ERR_clear_error();
+}
+
 long lt_tls_read(SSL *ssl, void *buf, size_t len, int timeout_ms, char *why, size_t whylen)
 {
 	if (len > (1u << 30))
@@ -485,19 +504,7 @@ long lt_tls_read(SSL *ssl, void *buf, size_t len, int timeout_ms, char *why, siz
 				return 0;
 			continue;
 		}
-		if (why) {
-			if (e == SSL_ERROR_ZERO_RETURN)
-				snprintf(why, whylen, "peer closed the connection");
-			else if (e == SSL_ERROR_SYSCALL)
-				snprintf(why, whylen, "connection lost: %s",
-				         saved ? strerror(saved) : "unexpected EOF");
-			else {
-				char b[256];
-				ssl_err_string(b, sizeof b);
-				snprintf(why, whylen, "TLS error: %s", b);
-			}
-		}
-		ERR_clear_error();
+		read_failure(e, saved, why, whylen);
 		return -1;
 	}
 }
@@ -593,19 +600,7 @@ long lt_tls_read_nb(SSL *ssl, void *buf, size_t len, int timeout_ms, char *why, 
 			waited = 1;
 			continue;
 		}
-		if (why) {
-			if (e == SSL_ERROR_ZERO_RETURN)
-				snprintf(why, whylen, "peer closed the connection");
-			else if (e == SSL_ERROR_SYSCALL)
-				snprintf(why, whylen, "connection lost: %s",
-				         saved ? strerror(saved) : "unexpected EOF");
-			else {
-				char b[256];
-				ssl_err_string(b, sizeof b);
-				snprintf(why, whylen, "TLS error: %s", b);
-			}
-		}
-		ERR_clear_error();
+		read_failure(e, saved, why, whylen);
 		return -1;
 	}
 	return (long)got;

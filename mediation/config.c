@@ -34,6 +34,7 @@ static const char *const lea_keys[] = {"id",
                                        "reconnect_max",
                                        "ack_mode",
                                        "resend_window",
+                                       "pdu_ack_strict",
                                        "tls_ca",
                                        "tls_pin_sha256",
                                        NULL};
@@ -282,10 +283,6 @@ static int load_lea(const struct lt_conf_node *n, struct ho_lea_conf *lea, char 
 	if (lt_conf_opt_str(n, "ack_mode", &am, err, errlen) < 0)
 		return -1;
 	lea->ack_mode = med_parse_ack_mode(am);
-	if (lea->ack_mode == HO_ACK_PDU)
-		return kerr(n, "ack_mode", err, errlen,
-		            "pdu-ack (TS 102 232-1 PDU acknowledgement) is not supported yet: use "
-		            "keepalive or window");
 	if (lea->ack_mode < 0)
 		return kerr(n, "ack_mode", err, errlen,
 		            "expected keepalive, window or pdu-ack, got \"%.40s\"", am);
@@ -610,6 +607,11 @@ int med_parse_ack_mode(const char *s)
 	return by_name(s, t);
 }
 
+const char *med_ack_mode_name(int mode)
+{
+	return mode == HO_ACK_WINDOW ? "window" : mode == HO_ACK_PDU ? "pdu-ack" : "keepalive";
+}
+
 int med_parse_time(const char *s, int64_t *out)
 {
 	if (lt_parse_utc(s, out) != 0)
@@ -698,6 +700,8 @@ const struct med_lea_int med_lea_ints[] = {
     {"reconnect_max", 1, 3600, 30, offsetof(struct ho_lea_conf, reconnect_max)},
     {"resend_window", 1, MED_RESEND_WINDOW_MAX, MED_RESEND_WINDOW_DEFAULT,
      offsetof(struct ho_lea_conf, resend_window)},
+    /* ack_mode pdu-ack: 1 = no fallback to keep-alives (docs/pdu-ack.md) */
+    {"pdu_ack_strict", 0, 1, 0, offsetof(struct ho_lea_conf, pdu_ack_strict)},
     {NULL, 0, 0, 0, 0},
 };
 

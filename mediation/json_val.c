@@ -185,6 +185,7 @@ static const char *const lea_keys[] = {"id",
                                        "tls",
                                        "ack_mode",
                                        "resend_window",
+                                       "pdu_ack_strict",
                                        NULL};
 static const char *const tls_keys[] = {"ca", "pin_sha256", NULL};
 
@@ -244,14 +245,9 @@ int med_json_lea(const json_t *j, int patch, struct med_lea *out, struct med_jer
 		return -1;
 	if (rc == 0) {
 		int am = med_parse_ack_mode(s);
-		if (am == HO_ACK_PDU)
-			return jerr(e, 400, "ack_mode",
-			            "ack_mode pdu-ack (TS 102 232-1 PDU acknowledgement) is not "
-			            "supported yet: use keepalive or window");
 		if (am < 0)
 			return jerr(e, 400, "ack_mode",
-			            "ack_mode must be keepalive or window (pdu-ack: not supported "
-			            "yet), got \"%.40s\"",
+			            "ack_mode must be keepalive, window or pdu-ack, got \"%.40s\"",
 			            s);
 		out->ho.ack_mode = am;
 	}
@@ -538,15 +534,15 @@ json_t *med_json_from_lea(const struct med_lea *l)
 	int tsf = l->ho.ts_form;
 	const char *tsn = tsf == MED_TS_GENERALIZED ? ts[1] : tsf == MED_TS_BOTH ? ts[2] : ts[0];
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:s?, s:{s:s?, s:s?}, s:s, "
-	                 "s:i}",
+	                 "s:i, s:i}",
 	                 "id", l->ho.id, "country", l->ho.country, "hi2", l->ho.addr[HO_HI2], "hi3",
 	                 l->ho.addr[HO_HI3], "timestamp", tsn, "keepalive_idle",
 	                 l->ho.keepalive_idle, "keepalive_timeout", l->ho.keepalive_timeout,
 	                 "reconnect_max", l->ho.reconnect_max, "keepalive_liid", liid,
 	                 "operator_id", l->operator_id[0] ? l->operator_id : NULL, "tls", "ca",
 	                 l->tls_ca[0] ? l->tls_ca : NULL, "pin_sha256", l->pin[0] ? l->pin : NULL,
-	                 "ack_mode", l->ho.ack_mode == HO_ACK_WINDOW ? "window" : "keepalive",
-	                 "resend_window", l->ho.resend_window);
+	                 "ack_mode", med_ack_mode_name(l->ho.ack_mode), "resend_window",
+	                 l->ho.resend_window, "pdu_ack_strict", l->ho.pdu_ack_strict);
 }
 
 json_t *med_json_from_wdef(const struct med_wdef *w)

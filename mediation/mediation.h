@@ -122,10 +122,10 @@ int med_valid_target_name(const char *s);
 #define MED_IDENT_CHARS (-2)
 int med_check_ident(const char *s, size_t max);
 /* Named values: the enum value, or -1 when unknown. */
-int med_parse_ts_form(const char *s);  /* microseconds|generalized|both -> MED_TS_* */
-int med_parse_mode(const char *s);     /* full|iri-only -> LT_TASK_FULL / LT_TASK_IRI_ONLY */
-int med_parse_ack_mode(const char *s); /* keepalive|window|pdu-ack -> HO_ACK_* (callers refuse
-                                        * HO_ACK_PDU: not supported yet) */
+int med_parse_ts_form(const char *s);    /* microseconds|generalized|both -> MED_TS_* */
+int med_parse_mode(const char *s);       /* full|iri-only -> LT_TASK_FULL / LT_TASK_IRI_ONLY */
+int med_parse_ack_mode(const char *s);   /* keepalive|window|pdu-ack -> HO_ACK_* */
+const char *med_ack_mode_name(int mode); /* HO_ACK_* -> "keepalive", "window", "pdu-ack" */
 /* A UTC time like 2026-01-01T00:00:00Z: 0, -1 when it does not parse, -2 before 1970. */
 int med_parse_time(const char *s, int64_t *out);
 /* A warrant's target list: 0, or -1 with the problem in why (more than MED_TARGETS_CHECK_MAX

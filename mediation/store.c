@@ -63,6 +63,28 @@ static const char *const migrations[] = {
     " CHECK(ack_mode IN ('keepalive', 'window'));"
     "ALTER TABLE leas ADD COLUMN resend_window INTEGER NOT NULL DEFAULT 1000"
     " CHECK(resend_window BETWEEN 1 AND 100000);",
+    /* 4: ack_mode pdu-ack (docs/pdu-ack.md) and pdu_ack_strict. SQLite cannot change a
+     * column's CHECK, so the table is rebuilt (foreign keys are off during migrations, see
+     * med_store_open, and checked before the commit). */
+    "CREATE TABLE leas_v4("
+    " id TEXT PRIMARY KEY CHECK(length(id) BETWEEN 1 AND 32),"
+    " country TEXT NOT NULL CHECK(length(country) = 2),"
+    " hi2 TEXT NOT NULL, hi3 TEXT NOT NULL,"
+    " timestamp TEXT NOT NULL CHECK(timestamp IN ('microseconds', 'generalized', 'both')),"
+    " keepalive_idle INTEGER NOT NULL, keepalive_timeout INTEGER NOT NULL,"
+    " reconnect_max INTEGER NOT NULL, keepalive_liid TEXT NOT NULL,"
+    " operator_id TEXT, tls_ca TEXT, tls_pin TEXT,"
+    " ack_mode TEXT NOT NULL DEFAULT 'keepalive'"
+    " CHECK(ack_mode IN ('keepalive', 'window', 'pdu-ack')),"
+    " resend_window INTEGER NOT NULL DEFAULT 1000 CHECK(resend_window BETWEEN 1 AND 100000),"
+    " pdu_ack_strict INTEGER NOT NULL DEFAULT 0 CHECK(pdu_ack_strict IN (0, 1)));"
+    "INSERT INTO leas_v4(id, country, hi2, hi3, timestamp, keepalive_idle, keepalive_timeout,"
+    " reconnect_max, keepalive_liid, operator_id, tls_ca, tls_pin, ack_mode, resend_window)"
+    " SELECT id, country, hi2, hi3, timestamp, keepalive_idle, keepalive_timeout,"
+    " reconnect_max, keepalive_liid, operator_id, tls_ca, tls_pin, ack_mode, resend_window"
+    " FROM leas;"
+    "DROP TABLE leas;"
+    "ALTER TABLE leas_v4 RENAME TO leas;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -75,6 +97,24 @@ static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* PRAGMA foreign_key_check: 0 when no row breaks a foreign key, -1 otherwise (reason). */
+static int fk_check(sqlite3 *db, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+		return -1;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(err, errlen, "a row of table %s breaks a foreign key",
+		         (const char *)sqlite3_column_text(st, 0));
+	else if (rc != SQLITE_DONE)
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int user_version(sqlite3 *db, int *v)
@@ -121,11 +161,18 @@ struct med_store *med_store_open(const char *path, char *err, size_t errlen)
 		         v, NMIGRATIONS);
 		goto fail;
 	}
+	/* Foreign keys off while migrating (a migration may rebuild a referenced table, which
+	 * SQLite allows only so); each migration checks them before it commits. */
+	if (v < NMIGRATIONS && exec(s->db, "PRAGMA foreign_keys=OFF;", why, sizeof why) != 0) {
+		snprintf(err, errlen, "store %s: %s", path, why);
+		goto fail;
+	}
 	for (int n = v + 1; n <= NMIGRATIONS; n++) {
 		char sql[64];
 		snprintf(sql, sizeof sql, "PRAGMA user_version=%d;", n);
 		if (exec(s->db, "BEGIN IMMEDIATE;", why, sizeof why) != 0 ||
 		    exec(s->db, migrations[n - 1], why, sizeof why) != 0 ||
+		    fk_check(s->db, why, sizeof why) != 0 ||
 		    exec(s->db, sql, why, sizeof why) != 0 ||
 		    exec(s->db, "COMMIT;", why, sizeof why) != 0) {
 			(void)exec(s->db, "ROLLBACK;", NULL, 0);
@@ -134,6 +181,10 @@ struct med_store *med_store_open(const char *path, char *err, size_t errlen)
 			goto fail;
 		}
 		lt_info("store %s: schema migrated to version %d", path, n);
+	}
+	if (exec(s->db, "PRAGMA foreign_keys=ON;", why, sizeof why) != 0) {
+		snprintf(err, errlen, "store %s: %s", path, why);
+		goto fail;
 	}
 	return s;
 fail:
@@ -243,7 +294,7 @@ static int bind_opt(sqlite3_stmt *st, int i, const char *v)
 /* ---- LEAs ---- */
 #define LEA_COLS                                                                                   \
 	"id, country, hi2, hi3, timestamp, keepalive_idle, keepalive_timeout, reconnect_max, "     \
-	"keepalive_liid, operator_id, tls_ca, tls_pin, ack_mode, resend_window"
+	"keepalive_liid, operator_id, tls_ca, tls_pin, ack_mode, resend_window, pdu_ack_strict"
 
 static const char *ts_name(int f)
 {
@@ -262,11 +313,12 @@ static int lea_bind(sqlite3_stmt *st, const struct med_lea *l)
 	       sqlite3_bind_int(st, 7, l->ho.keepalive_timeout) |
 	       sqlite3_bind_int(st, 8, l->ho.reconnect_max) | bind_text(st, 9, liid) |
 	       bind_opt(st, 10, l->operator_id) | bind_opt(st, 11, l->tls_ca) |
-	       bind_opt(st, 12, l->pin) |
-	       bind_text(st, 13, l->ho.ack_mode == HO_ACK_WINDOW ? "window" : "keepalive") |
+	       bind_opt(st, 12, l->pin) | bind_text(st, 13, med_ack_mode_name(l->ho.ack_mode)) |
 	       sqlite3_bind_int(st, 14,
-	                        l->ho.resend_window > 0 ? l->ho.resend_window
-	                                                : MED_RESEND_WINDOW_DEFAULT); /* 0: unset */
+	                        l->ho.resend_window > 0
+	                            ? l->ho.resend_window
+	                            : MED_RESEND_WINDOW_DEFAULT) | /* 0: unset */
+	       sqlite3_bind_int(st, 15, l->ho.pdu_ack_strict ? 1 : 0);
 }
 
 static int lea_row(sqlite3_stmt *st, struct med_lea *l)
@@ -283,12 +335,10 @@ static int lea_row(sqlite3_stmt *st, struct med_lea *l)
 	    col_text(st, 11, 1, l->pin, sizeof l->pin) || col_text(st, 12, 0, am, sizeof am) ||
 	    !liid[0])
 		return -1;
-	if (strcmp(am, "keepalive") == 0)
-		l->ho.ack_mode = HO_ACK_KEEPALIVE;
-	else if (strcmp(am, "window") == 0)
-		l->ho.ack_mode = HO_ACK_WINDOW;
-	else
+	l->ho.ack_mode = med_parse_ack_mode(am);
+	if (l->ho.ack_mode < 0)
 		return -1;
+	l->ho.pdu_ack_strict = sqlite3_column_int(st, 14) != 0;
 	l->ho.resend_window = sqlite3_column_int(st, 13);
 	if (l->ho.resend_window < 1 || l->ho.resend_window > MED_RESEND_WINDOW_MAX)
 		return -1;
@@ -325,7 +375,7 @@ static int step_done(struct med_store *s, sqlite3_stmt *st, const char *what)
 int med_store_lea_insert(struct med_store *s, const struct med_lea *l)
 {
 	sqlite3_stmt *st =
-	    prep(s, "INSERT INTO leas(" LEA_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	    prep(s, "INSERT INTO leas(" LEA_COLS ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	if (!st)
 		return MED_SE_DB;
 	if (lea_bind(st, l) != SQLITE_OK) {
@@ -340,7 +390,7 @@ int med_store_lea_update(struct med_store *s, const struct med_lea *l)
 	sqlite3_stmt *st = prep(s, "UPDATE leas SET country=?2, hi2=?3, hi3=?4, timestamp=?5, "
 	                           "keepalive_idle=?6, keepalive_timeout=?7, reconnect_max=?8, "
 	                           "keepalive_liid=?9, operator_id=?10, tls_ca=?11, tls_pin=?12, "
-	                           "ack_mode=?13, resend_window=?14 "
+	                           "ack_mode=?13, resend_window=?14, pdu_ack_strict=?15 "
 	                           "WHERE id=?1");
 	if (!st)
 		return MED_SE_DB;

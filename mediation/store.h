@@ -75,7 +75,7 @@ void med_fmt_utc(int64_t t, char *buf, size_t len);
 
 /* ---- The store (store.c). One connection, serialized by the store's own lock. ---- */
 struct med_store;
-#define MED_STORE_VERSION 3
+#define MED_STORE_VERSION 4
 /* Opens (creates) the database, migrates the schema to MED_STORE_VERSION, WAL and
  * synchronous=FULL. NULL with the reason in err. */
 struct med_store *med_store_open(const char *path, char *err, size_t errlen);

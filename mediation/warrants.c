@@ -320,7 +320,9 @@ void *med_timer_main(void *arg)
 			med_write_status(m);
 			last_status = lt_now_ms();
 		}
-		usleep(100 * 1000);
+		/* 100 ms between ticks, in steps so a stop is seen within 10 ms */
+		for (int i = 0; i < 10 && !atomic_load(&m->stopping); i++)
+			usleep(10 * 1000);
 	}
 	return NULL;
 }

@@ -16,6 +16,7 @@
 #ifndef LAWTAP_COLLECTOR_H
 #define LAWTAP_COLLECTOR_H
 
+#include "handover/pduack.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,6 +73,7 @@ struct col_counters {
 	uint64_t hi2_records; /* IRI records written (duplicates excluded) */
 	uint64_t hi3_records; /* CC records written */
 	uint64_t keepalives;  /* keep-alives received (and answered, live) */
+	uint64_t pdu_acks;    /* pDUAcknowledgementRequests answered (docs/pdu-ack.md) */
 	uint64_t decode_errors;
 	uint64_t other;      /* decoded records of other kinds (not written) */
 	uint64_t wrong_port; /* CC on HI2 or IRI on HI3 (written by kind) */
@@ -161,7 +163,7 @@ struct col_store *col_store_open(const char *dir, char *err, size_t errlen);
 int col_store_record(struct col_store *s, int hi, const char *conn, const uint8_t *bytes,
                      size_t len, const struct med_record *r);
 void col_store_count(struct col_store *s, int what); /* COL_COUNT_* */
-enum { COL_COUNT_KEEPALIVE = 1, COL_COUNT_DECODE_ERROR, COL_COUNT_OTHER };
+enum { COL_COUNT_KEEPALIVE = 1, COL_COUNT_DECODE_ERROR, COL_COUNT_OTHER, COL_COUNT_PDU_ACK };
 void col_store_counters(struct col_store *s, struct col_counters *out);
 /* Flushes the buffers of every output to the kernel (not fsync). 0 or COL_E_IO. The outputs
  * are buffered in large blocks: nothing is written per record; the session flushes before it
@@ -192,7 +194,10 @@ struct col_session {
 	/* Optional: sees every decoded record (fuzzing, tests). */
 	void (*tap)(void *arg, const uint8_t *bytes, size_t len, const struct med_record *r);
 	void *tap_arg;
-	uint64_t records, keepalives;
+	uint64_t records, keepalives, pdu_acks;
+	/* TS 102 232-1 option negotiation and PDU acknowledgement (handover/pduack.h), per
+	 * connection: the caller initialises it (ho_pa_col_init; zeroed = decline). */
+	struct ho_pa_col pa;
 	int warned_port; /* a wrong-handover warning was logged (then only debug) */
 	int locked;      /* holds the store's lock (inside col_session_drain only) */
 };
@@ -209,6 +214,10 @@ struct col_server *col_server_start(const char *hi2, const char *hi3, const stru
                                     struct col_store *store, char *err, size_t errlen);
 /* Stops accepting, ends every connection (records already buffered are handled), joins. */
 void col_server_stop(struct col_server *s);
+/* Whether new connections accept PDU acknowledgement when the mediator asks for it (default 1;
+ * lawtap-collector --no-pdu-ack sets 0: the option is declined, the mediator falls back to
+ * keep-alives). Set before col_server_start. */
+void col_server_set_pdu_ack(int accept);
 
 /* ---- decode_cli.c ---- */
 /* Decodes path offline to stdout (one line per record, JSON lines with json != 0), then the

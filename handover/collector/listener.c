@@ -54,6 +54,9 @@ struct conn {
  * ahead: one recv brings in many TLS records, and a read takes every record that is already
  * there (up to the free space of the stream), so one drain sees a batch of PS-PDUs instead of
  * one TLS record's worth. */
+/* New connections accept PDU acknowledgement (col_server_set_pdu_ack). */
+static atomic_int g_pdu_ack = 1;
+
 struct link {
 	SSL *ssl;
 	int fd;
@@ -224,6 +227,8 @@ static void *conn_main(void *arg)
 	cs.hi = c->hi;
 	cs.reply = link_write;
 	cs.reply_arg = &lk;
+	struct ho_pa_col_conf pc = {.accept = atomic_load(&g_pdu_ack)};
+	ho_pa_col_init(&cs.pa, &pc);
 	if (!cs.stream)
 		lt_err("%s: out of memory", cs.name);
 	else if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) != 0)
@@ -295,6 +300,11 @@ static void *listen_main(void *arg)
 		}
 	}
 	return NULL;
+}
+
+void col_server_set_pdu_ack(int accept)
+{
+	atomic_store(&g_pdu_ack, accept ? 1 : 0);
 }
 
 struct col_server *col_server_start(const char *hi2, const char *hi3, const struct lt_tls_conf *tls,

@@ -1,6 +1,6 @@
 /* lawtap-collector: the LEA end of HI2/HI3 (see docs/internals.md), or an offline decoder.
  *   lawtap-collector --hi2 HOST:PORT --hi3 HOST:PORT --ca FILE --cert FILE --key FILE --out DIR
- *                    [--keylog FILE] [-v]
+ *                    [--keylog FILE] [--no-pdu-ack] [-v]
  *   lawtap-collector --decode FILE.ber [--json] */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +32,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fputs("usage: lawtap-collector --hi2 HOST:PORT --hi3 HOST:PORT --ca FILE --cert FILE "
-	      "--key FILE --out DIR [--keylog FILE] [-v]\n"
+	      "--key FILE --out DIR [--keylog FILE] [--no-pdu-ack] [-v]\n"
 	      "       lawtap-collector --decode FILE.ber [--json]\n",
 	      f);
 }
@@ -158,22 +158,30 @@ static int run(const char *hi2, const char *hi3, const struct lt_tls_conf *tls, 
 	struct col_counters c;
 	col_store_counters(store, &c);
 	col_store_close(store); /* flushes and rewrites summary.txt */
-	lt_info("stopped: hi2_records=%llu hi3_records=%llu keepalives=%llu decode_errors=%llu",
+	lt_info("stopped: hi2_records=%llu hi3_records=%llu keepalives=%llu pdu_acks=%llu "
+	        "decode_errors=%llu",
 	        (unsigned long long)c.hi2_records, (unsigned long long)c.hi3_records,
-	        (unsigned long long)c.keepalives, (unsigned long long)c.decode_errors);
+	        (unsigned long long)c.keepalives, (unsigned long long)c.pdu_acks,
+	        (unsigned long long)c.decode_errors);
 	tee_stop(&tee);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"hi2", required_argument, NULL, '2'},    {"hi3", required_argument, NULL, '3'},
-	    {"ca", required_argument, NULL, 'a'},     {"cert", required_argument, NULL, 'c'},
-	    {"key", required_argument, NULL, 'k'},    {"out", required_argument, NULL, 'o'},
-	    {"keylog", required_argument, NULL, 'l'}, {"decode", required_argument, NULL, 'd'},
-	    {"json", no_argument, NULL, 'j'},         {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"hi2", required_argument, NULL, '2'},
+	                                     {"hi3", required_argument, NULL, '3'},
+	                                     {"ca", required_argument, NULL, 'a'},
+	                                     {"cert", required_argument, NULL, 'c'},
+	                                     {"key", required_argument, NULL, 'k'},
+	                                     {"out", required_argument, NULL, 'o'},
+	                                     {"keylog", required_argument, NULL, 'l'},
+	                                     {"decode", required_argument, NULL, 'd'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {"verbose", no_argument, NULL, 'v'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {"no-pdu-ack", no_argument, NULL, 'P'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *hi2 = NULL, *hi3 = NULL, *out = NULL, *decode = NULL;
 	struct lt_tls_conf tls = {0};
 	int json = 0, verbose = 0, c;
@@ -208,6 +216,9 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = 1;
+			break;
+		case 'P': /* decline TS 102 232-1 PDU acknowledgement (tests of the fallback) */
+			col_server_set_pdu_ack(0);
 			break;
 		case 'h':
 			usage(stdout);

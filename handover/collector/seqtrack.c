@@ -338,10 +338,15 @@ int col_summary_write(FILE *f, const struct col_seqtrack *t, const struct col_co
 	col_seqtrack_totals(t, &gaps, &dups);
 	if (fprintf(f,
 	            "total hi2_records=%llu hi3_records=%llu keepalives=%llu gaps=%llu "
-	            "duplicates=%llu decode_errors=%llu\n",
+	            "duplicates=%llu decode_errors=%llu",
 	            (unsigned long long)c->hi2_records, (unsigned long long)c->hi3_records,
 	            (unsigned long long)c->keepalives, (unsigned long long)gaps,
 	            (unsigned long long)dups, (unsigned long long)c->decode_errors) < 0)
+		return COL_E_IO;
+	/* only when PDU acknowledgement was used (the line stays as before otherwise) */
+	if (c->pdu_acks && fprintf(f, " pdu_acks=%llu", (unsigned long long)c->pdu_acks) < 0)
+		return COL_E_IO;
+	if (fputc('\n', f) == EOF)
 		return COL_E_IO;
 	return 0;
 }

@@ -68,6 +68,82 @@ static int answer_keepalive(struct col_session *cs, const struct med_record *r)
 	return 0;
 }
 
+/* A TRI PDU other than a keep-alive (docs/pdu-ack.md, LEA side): the option negotiation and
+ * pDUAcknowledgementRequests go through the state machine; its answer is sent like a
+ * keep-alive response (outputs flushed first when it confirms records). 0 or -1 (drop). */
+static int handle_tri(struct col_session *cs, const uint8_t *rec, size_t len, uint64_t off)
+{
+	struct med_tri_pdu t;
+	char why[160] = "", note[HO_PA_NOTE_MAX] = "";
+	if (med_decode_tri(rec, len, &t, why, sizeof why) != 0) {
+		lt_err("%s: offset %llu: TRI PDU does not decode: %s; dropping the connection",
+		       cs->name, (unsigned long long)off, why[0] ? why : "invalid");
+		return -1;
+	}
+	if (t.tri == MED_TRI_NONE) {
+		if (cs->store) {
+			batch_begin(cs);
+			col_store_count_locked(cs->store, COL_COUNT_OTHER);
+		}
+		lt_info("%s: record of an unsupported kind at offset %llu ignored", cs->name,
+		        (unsigned long long)off);
+		return 0;
+	}
+	struct ho_pa_tx tx;
+	int rc = ho_pa_col_on_tri(&cs->pa, &t, &tx, note, sizeof note);
+	if (rc < 0) {
+		lt_warn("%s: %s; dropping the connection", cs->name,
+		        note[0] ? note : "PDU acknowledgement protocol error");
+		return -1;
+	}
+	if (note[0])
+		lt_info("%s: %s", cs->name, note);
+	if (tx.tri == MED_TRI_NONE)
+		return 0;
+	if (tx.tri == MED_TRI_PDU_ACK_RESPONSE) {
+		cs->pdu_acks++;
+		if (cs->store) {
+			batch_begin(cs);
+			col_store_count_locked(cs->store, COL_COUNT_PDU_ACK);
+		}
+	}
+	uint8_t out[512];
+	struct med_header h = t.hdr;
+	uint32_t ns;
+	lt_wallclock(&h.ts_sec, &ns);
+	h.ts_usec = ns / 1000;
+	if (h.ts_form != MED_TS_MICRO && h.ts_form != MED_TS_GENERALIZED &&
+	    h.ts_form != MED_TS_BOTH)
+		h.ts_form = MED_TS_MICRO;
+	h.ts_qual = MED_TSQ_NONE;
+	long n = ho_pa_encode(&tx, &h, out, sizeof out);
+	if (n <= 0) {
+		lt_err("%s: cannot encode the %s to seq %u (error %ld)", cs->name,
+		       ho_pa_tri_name(tx.tri), t.hdr.seq, n);
+		return -1;
+	}
+	if (!cs->reply) {
+		batch_end(cs);
+		return 0;
+	}
+	if (tx.flush_first && cs->store) {
+		batch_begin(cs);
+		int frc = col_store_flush_locked(cs->store);
+		batch_end(cs);
+		if (frc != 0) {
+			lt_err("%s: outputs cannot be flushed; not answering the %s", cs->name,
+			       ho_pa_tri_name(t.tri));
+			return -1;
+		}
+	}
+	batch_end(cs); /* not under the store's lock: a slow link must not stall the other HI */
+	if (cs->reply(cs->reply_arg, out, (size_t)n) != 0) {
+		lt_warn("%s: sending the %s failed", cs->name, ho_pa_tri_name(tx.tri));
+		return -1;
+	}
+	return 0;
+}
+
 static int handle(struct col_session *cs, const uint8_t *rec, size_t len, uint64_t off,
                   struct med_record *r)
 {
@@ -107,20 +183,22 @@ static int handle(struct col_session *cs, const uint8_t *rec, size_t len, uint64
 		}
 		/* A record that cannot be stored must not be confirmed: drop the link, the
 		 * mediator keeps it spooled. */
-		return rc < 0 ? -1 : 0;
+		if (rc < 0)
+			return -1;
+		if (cs->pa.state == HO_PA_COL_RESPONDED) {
+			char note[HO_PA_NOTE_MAX] = "";
+			ho_pa_col_on_record(&cs->pa, note, sizeof note);
+			if (note[0])
+				lt_info("%s: %s", cs->name, note);
+		}
+		return 0;
 	}
 	case MED_REC_KEEPALIVE_RESP:
 		lt_info("%s: unexpected keep-alive response (seq %u) ignored", cs->name,
 		        r->hdr.seq);
 		return 0;
 	default:
-		if (cs->store) {
-			batch_begin(cs);
-			col_store_count_locked(cs->store, COL_COUNT_OTHER);
-		}
-		lt_info("%s: record of an unsupported kind at offset %llu ignored", cs->name,
-		        (unsigned long long)off);
-		return 0;
+		return handle_tri(cs, rec, len, off);
 	}
 }
 

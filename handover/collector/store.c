@@ -301,6 +301,8 @@ void col_store_count_locked(struct col_store *s, int what)
 		s->cnt.decode_errors++;
 	else if (what == COL_COUNT_OTHER)
 		s->cnt.other++;
+	else if (what == COL_COUNT_PDU_ACK)
+		s->cnt.pdu_acks++;
 }
 
 void col_store_count(struct col_store *s, int what)

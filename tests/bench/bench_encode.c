@@ -6,7 +6,7 @@
  *
  *   bench_encode [--template N] [--asn1c M]
  *
- * Runs 5 alternating blocks of N/5 template and M/5 asn1c encodings and prints
+ * Runs 20 alternating blocks of N/20 template and M/20 asn1c encodings and prints
  * "template_ns=T asn1c_ns=A template_rate=R1 asn1c_rate=R2 equal=1": ns per record and records
  * per second of each encoder's fastest block (CPU time of this thread). Exit 0, 1 when the two
  * outputs differ. */
@@ -19,7 +19,7 @@
 #include "mediation/codec/pspdu.h"
 #include "mediation/codec/pspdu_fast.h"
 
-#define BLOCKS 5
+#define BLOCKS 20
 
 static uint64_t cpu_ns(void)
 {

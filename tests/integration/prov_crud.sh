@@ -137,9 +137,9 @@ ctl_refused 400 'timestamp' lea add --id lea3 --country NL --hi2 127.0.0.1:1 --h
 ctl_refused 400 'id' lea add --id 'bad id!' --country NL --hi2 127.0.0.1:1 --hi3 127.0.0.1:2
 ctl_refused 400 'ack_mode' lea add --id lea3 --country NL --hi2 127.0.0.1:1 --hi3 127.0.0.1:2 \
 	--ack-mode sometimes
-ctl_refused 400 'not supported yet' lea add --id lea3 --country NL --hi2 127.0.0.1:1 \
-	--hi3 127.0.0.1:2 --ack-mode pdu-ack
-ctl_refused 400 'not supported yet' lea modify lea2 --ack-mode pdu-ack
+ctl_refused 400 'pdu_ack_strict' lea add --id lea3 --country NL --hi2 127.0.0.1:1 \
+	--hi3 127.0.0.1:2 --ack-mode pdu-ack --pdu-ack-strict 2
+ctl_refused 400 'pdu_ack_strict' lea modify lea2 --ack-mode pdu-ack --pdu-ack-strict -1
 ctl_refused 400 'ack_mode' lea modify lea1 --ack-mode Window
 ctl_refused 400 'resend_window' lea modify lea2 --resend-window 0
 ctl_refused 400 'resend_window' lea add --id lea3 --country NL --hi2 127.0.0.1:1 \

@@ -635,6 +635,156 @@ static char *slurp(const char *dir, const char *name, size_t *len)
 	return buf;
 }
 
+/* ---- PDU acknowledgement (docs/pdu-ack.md, LEA side) ---- */
+struct pa_replies {
+	const char *dir; /* with a store: hi3.ber must hold want_ber bytes when an answer goes */
+	size_t want_ber;
+	int n;
+	struct med_tri_pdu last;
+};
+
+static int pa_reply(void *arg, const uint8_t *buf, size_t len)
+{
+	struct pa_replies *r = arg;
+	char why[160] = "";
+	if (r->dir)
+		assert_int_equal(file_size(r->dir, "hi3.ber"), r->want_ber);
+	if (med_decode_tri(buf, len, &r->last, why, sizeof why) != 0)
+		fail_msg("the answer does not decode: %s", why);
+	r->n++;
+	return 0;
+}
+
+/* A TRI PDU from the mediator: keep-alive header conventions (placeholder LIID, CIN 0). */
+static size_t make_tri(uint8_t *out, size_t cap, int tri, uint32_t seq)
+{
+	struct med_header h;
+	header(&h, "-", 0, seq);
+	h.ts_qual = MED_TSQ_NONE;
+	long n;
+	if (tri == MED_TRI_OPTION_REQUEST) {
+		struct med_option_list req = {.n = 1, .opt = {MED_OPT_PDU_ACK}};
+		n = med_encode_option_request(&h, &req, out, cap);
+	} else {
+		n = med_encode_tri(&h, tri, out, cap);
+	}
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
+static void feed(struct col_session *cs, const uint8_t *buf, size_t len)
+{
+	assert_int_equal(col_stream_feed(cs->stream, buf, len), len);
+}
+
+static void session_pdu_ack(void **state)
+{
+	char dir[] = "/tmp/test_collector_pa_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char err[256];
+	struct col_store *s = col_store_open(dir, err, sizeof err);
+	assert_non_null(s);
+	static uint8_t buf[65536];
+	struct pa_replies rep = {dir, 0, 0, {0}};
+	struct col_session cs;
+	memset(&cs, 0, sizeof cs);
+	cs.stream = col_stream_new();
+	cs.store = s;
+	cs.hi = COL_HI3;
+	strcpy(cs.name, "test");
+	cs.reply = pa_reply;
+	cs.reply_arg = &rep;
+	struct ho_pa_col_conf pc = {.accept = 1};
+	ho_pa_col_init(&cs.pa, &pc);
+
+	/* optionRequest seq 0: accepted, same sequence number */
+	feed(&cs, buf, make_tri(buf, sizeof buf, MED_TRI_OPTION_REQUEST, 0));
+	assert_int_equal(col_session_drain(&cs), 0);
+	assert_int_equal(rep.n, 1);
+	assert_int_equal(rep.last.tri, MED_TRI_OPTION_RESPONSE);
+	assert_int_equal(rep.last.hdr.seq, 0);
+	assert_true(med_option_has(&rep.last.accepted, MED_OPT_PDU_ACK));
+	assert_false(med_option_has(&rep.last.declined, MED_OPT_PDU_ACK));
+	/* optionComplete: no answer, PDU acknowledgement in force */
+	feed(&cs, buf, make_tri(buf, sizeof buf, MED_TRI_OPTION_COMPLETE, 1));
+	assert_int_equal(col_session_drain(&cs), 0);
+	assert_int_equal(rep.n, 1);
+	assert_int_equal(ho_pa_col_state(&cs.pa), HO_PA_COL_ACTIVE);
+
+	/* 100 records then a request: answered once the records are in the files */
+	size_t len = 0;
+	for (uint32_t i = 0; i < 100; i++) {
+		long n = make_cc(buf + len, sizeof buf - len, "LIID-0001", i);
+		assert_true(n > 0);
+		len += (size_t)n;
+	}
+	rep.want_ber = len;
+	len += make_tri(buf + len, sizeof buf - len, MED_TRI_PDU_ACK_REQUEST, 2);
+	feed(&cs, buf, len);
+	assert_int_equal(col_session_drain(&cs), 0);
+	assert_int_equal(rep.n, 2);
+	assert_int_equal(rep.last.tri, MED_TRI_PDU_ACK_RESPONSE);
+	assert_int_equal(rep.last.hdr.seq, 2);
+	assert_int_equal(rep.last.hdr.liid_len, 1);
+	assert_int_equal(cs.pdu_acks, 1);
+	/* a keep-alive still gets its answer in pdu-ack mode */
+	struct med_header kh;
+	header(&kh, "-", 0, 3);
+	long kn = med_encode_keepalive(&kh, 0, buf, sizeof buf);
+	assert_true(kn > 0);
+	feed(&cs, buf, (size_t)kn);
+	assert_int_equal(col_session_drain(&cs), 0);
+	assert_int_equal(cs.keepalives, 1);
+	/* a second optionRequest on the connection breaks the protocol: dropped */
+	feed(&cs, buf, make_tri(buf, sizeof buf, MED_TRI_OPTION_REQUEST, 4));
+	assert_int_equal(col_session_drain(&cs), -1);
+	col_stream_free(cs.stream);
+
+	/* the summary counts the answered requests */
+	assert_int_equal(col_store_write_summary(s), 0);
+	size_t slen;
+	char *sum = slurp(dir, "summary.txt", &slen);
+	if (!strstr(sum, " decode_errors=0 pdu_acks=1\n"))
+		fail_msg("summary without pdu_acks=1: %s", sum);
+	free(sum);
+	struct col_counters c;
+	col_store_counters(s, &c);
+	assert_int_equal(c.pdu_acks, 1);
+
+	/* declining (lawtap-collector --no-pdu-ack): declined, and a request after the
+	 * optionComplete is a protocol error */
+	memset(&rep, 0, sizeof rep);
+	cs.stream = col_stream_new();
+	cs.pdu_acks = 0;
+	pc.accept = 0;
+	ho_pa_col_init(&cs.pa, &pc);
+	feed(&cs, buf, make_tri(buf, sizeof buf, MED_TRI_OPTION_REQUEST, 0));
+	assert_int_equal(col_session_drain(&cs), 0);
+	assert_int_equal(rep.n, 1);
+	assert_true(med_option_has(&rep.last.declined, MED_OPT_PDU_ACK));
+	assert_false(med_option_has(&rep.last.accepted, MED_OPT_PDU_ACK));
+	feed(&cs, buf, make_tri(buf, sizeof buf, MED_TRI_OPTION_COMPLETE, 1));
+	assert_int_equal(col_session_drain(&cs), 0);
+	assert_int_equal(ho_pa_col_state(&cs.pa), HO_PA_COL_OFF);
+	feed(&cs, buf, make_tri(buf, sizeof buf, MED_TRI_PDU_ACK_REQUEST, 2));
+	assert_int_equal(col_session_drain(&cs), -1);
+	assert_int_equal(rep.n, 1);
+	assert_int_equal(cs.pdu_acks, 0);
+	col_stream_free(cs.stream);
+
+	/* a request without any negotiation: dropped too */
+	cs.stream = col_stream_new();
+	pc.accept = 1;
+	ho_pa_col_init(&cs.pa, &pc);
+	feed(&cs, buf, make_tri(buf, sizeof buf, MED_TRI_PDU_ACK_REQUEST, 0));
+	assert_int_equal(col_session_drain(&cs), -1);
+	col_stream_free(cs.stream);
+	col_store_close(s);
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void store_files(void **state)
 {
 	char dir[] = "/tmp/test_collector_dir_XXXXXX";
@@ -713,6 +863,7 @@ int main(void)
 	    cmocka_unit_test(seq_interleaved_model),
 	    cmocka_unit_test(session_fast_and_asn1c_paths),
 	    cmocka_unit_test(store_flushed_before_keepalive_answer),
+	    cmocka_unit_test(session_pdu_ack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

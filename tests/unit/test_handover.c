@@ -148,10 +148,12 @@ static void test_delivery_config(void **state)
 	assert_int_equal(cfg.leas[0].ack_mode, HO_ACK_WINDOW);
 	assert_int_equal(cfg.leas[0].resend_window, 50);
 	med_config_clear(&cfg);
-	snprintf(buf, sizeof buf, "%s%s    ack_mode: pdu-ack\n", head, lea);
-	assert_int_equal(med_config_load_mem("t.yaml", buf, strlen(buf), &cfg, err, sizeof err),
-	                 -1);
-	assert_non_null(strstr(err, "not supported yet"));
+	snprintf(buf, sizeof buf, "%s%s    ack_mode: pdu-ack\n    pdu_ack_strict: 1\n", head, lea);
+	if (med_config_load_mem("t.yaml", buf, strlen(buf), &cfg, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.leas[0].ack_mode, HO_ACK_PDU);
+	assert_int_equal(cfg.leas[0].pdu_ack_strict, 1);
+	med_config_clear(&cfg);
 	snprintf(buf, sizeof buf, "%s  fsync: sometimes\n%s", head, lea);
 	assert_int_equal(med_config_load_mem("t.yaml", buf, strlen(buf), &cfg, err, sizeof err),
 	                 -1);

@@ -130,8 +130,8 @@ static const struct bad_case bad_cases[] = {
     {"target_name: alice", "target_name: \"\"", "warrants[0].target_name", "empty value"},
     {"reconnect_max: 30", "reconnect_max: 30\n    resend_window: 0", "leas[0].resend_window",
      "integer in 1..100000"},
-    {"reconnect_max: 30", "reconnect_max: 30\n    ack_mode: pdu-ack", "leas[0].ack_mode",
-     "not supported yet"},
+    {"reconnect_max: 30", "reconnect_max: 30\n    pdu_ack_strict: 2", "leas[0].pdu_ack_strict",
+     "integer in 0..1"},
     {"reconnect_max: 30", "reconnect_max: 30\n    ack_mode: Window", "leas[0].ack_mode",
      "expected keepalive, window or pdu-ack"},
 };

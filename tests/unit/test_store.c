@@ -116,7 +116,7 @@ static void test_migrate_old_version(void **state)
 	    path,
 	    "DROP INDEX warrant_leas_lea; ALTER TABLE iaps DROP COLUMN peer; "
 	    "ALTER TABLE leas DROP COLUMN ack_mode; ALTER TABLE leas DROP COLUMN resend_window; "
-	    "PRAGMA user_version=1;",
+	    "ALTER TABLE leas DROP COLUMN pdu_ack_strict; PRAGMA user_version=1;",
 	    1);
 	assert_int_equal(user_version(path), 1);
 	s = med_store_open(path, err, sizeof err);
@@ -159,14 +159,14 @@ static void test_migrate_v2_ack(void **state)
 	exec_sql(
 	    path,
 	    "ALTER TABLE leas DROP COLUMN ack_mode; ALTER TABLE leas DROP COLUMN resend_window; "
-	    "PRAGMA user_version=2;",
+	    "ALTER TABLE leas DROP COLUMN pdu_ack_strict; PRAGMA user_version=2;",
 	    1);
 	assert_int_equal(user_version(path), 2);
 	s = med_store_open(path, err, sizeof err);
 	assert_non_null(s);
 	med_store_close(s);
-	assert_int_equal(user_version(path), 3);
-	assert_int_equal(MED_STORE_VERSION, 3);
+	assert_int_equal(user_version(path), MED_STORE_VERSION);
+	assert_int_equal(MED_STORE_VERSION, 4);
 	s = med_store_open(path, err, sizeof err);
 	assert_non_null(s);
 	struct med_lea *list;
@@ -192,7 +192,81 @@ static void test_migrate_v2_ack(void **state)
 	assert_int_equal(got.ho.resend_window, 4096);
 	med_store_close(s);
 	/* a row with an ack mode the store does not know is refused by the schema */
-	exec_sql(path, "UPDATE leas SET ack_mode='pdu-ack' WHERE id='lea2'", 0);
+	exec_sql(path, "UPDATE leas SET ack_mode='sometimes' WHERE id='lea2'", 0);
+	exec_sql(path, "UPDATE leas SET pdu_ack_strict=2 WHERE id='lea2'", 0);
+}
+
+/* Version 3 -> 4: the leas table is rebuilt (its ack_mode CHECK takes pdu-ack, and
+ * pdu_ack_strict is added); rows, settings and the warrants referring to the LEAs are kept. */
+static void test_migrate_v3_pdu_ack(void **state)
+{
+	char path[300], err[256];
+	path_in(path, sizeof path, "v3.db");
+	struct med_store *s = med_store_open(path, err, sizeof err);
+	assert_non_null(s);
+	struct med_lea l, got;
+	lea_fill(&l, "lea1");
+	l.ho.ack_mode = HO_ACK_WINDOW;
+	l.ho.resend_window = 77;
+	snprintf(l.operator_id, sizeof l.operator_id, "op-x");
+	assert_int_equal(med_store_lea_insert(s, &l), 0);
+	lea_fill(&l, "lea2");
+	assert_int_equal(med_store_lea_insert(s, &l), 0);
+	struct med_wdef w;
+	warrant_fill(&w, "NL", "W-1", "lea1");
+	assert_int_equal(med_store_warrant_insert(s, &w), 0);
+	med_wdef_clear(&w);
+	med_store_close(s);
+	/* Make it the version 3 table (what the previous release wrote). */
+	exec_sql(path,
+	         "CREATE TABLE leas_old("
+	         " id TEXT PRIMARY KEY CHECK(length(id) BETWEEN 1 AND 32),"
+	         " country TEXT NOT NULL CHECK(length(country) = 2),"
+	         " hi2 TEXT NOT NULL, hi3 TEXT NOT NULL,"
+	         " timestamp TEXT NOT NULL,"
+	         " keepalive_idle INTEGER NOT NULL, keepalive_timeout INTEGER NOT NULL,"
+	         " reconnect_max INTEGER NOT NULL, keepalive_liid TEXT NOT NULL,"
+	         " operator_id TEXT, tls_ca TEXT, tls_pin TEXT,"
+	         " ack_mode TEXT NOT NULL DEFAULT 'keepalive'"
+	         " CHECK(ack_mode IN ('keepalive', 'window')),"
+	         " resend_window INTEGER NOT NULL DEFAULT 1000);"
+	         "INSERT INTO leas_old SELECT id, country, hi2, hi3, timestamp, keepalive_idle,"
+	         " keepalive_timeout, reconnect_max, keepalive_liid, operator_id, tls_ca, tls_pin,"
+	         " ack_mode, resend_window FROM leas;"
+	         "DROP TABLE leas; ALTER TABLE leas_old RENAME TO leas; PRAGMA user_version=3;",
+	         1);
+	exec_sql(path, "UPDATE leas SET ack_mode='pdu-ack' WHERE id='lea2'", 0); /* v3 refuses */
+	s = med_store_open(path, err, sizeof err);
+	if (!s)
+		fail_msg("%s", err);
+	med_store_close(s);
+	assert_int_equal(user_version(path), 4);
+	s = med_store_open(path, err, sizeof err);
+	assert_non_null(s);
+	assert_int_equal(med_store_lea_get(s, "lea1", &got), 0);
+	assert_int_equal(got.ho.ack_mode, HO_ACK_WINDOW);
+	assert_int_equal(got.ho.resend_window, 77);
+	assert_int_equal(got.ho.pdu_ack_strict, 0);
+	assert_string_equal(got.operator_id, "op-x");
+	assert_int_equal(med_store_warrant_get(s, "NL", "W-1", &w), 0);
+	assert_string_equal(w.leas[0], "lea1");
+	med_wdef_clear(&w);
+	/* pdu-ack and strict are stored and read back */
+	assert_int_equal(med_store_lea_get(s, "lea2", &got), 0);
+	got.ho.ack_mode = HO_ACK_PDU;
+	got.ho.pdu_ack_strict = 1;
+	assert_int_equal(med_store_lea_update(s, &got), 0);
+	assert_int_equal(med_store_lea_get(s, "lea2", &got), 0);
+	assert_int_equal(got.ho.ack_mode, HO_ACK_PDU);
+	assert_int_equal(got.ho.pdu_ack_strict, 1);
+	med_store_close(s);
+	/* the foreign key from warrant_leas still holds after the rebuild: an LEA in use cannot
+	 * go, a warrant cannot name an unknown LEA */
+	exec_sql(path, "PRAGMA foreign_keys=ON; DELETE FROM leas WHERE id='lea1'", 0);
+	exec_sql(path,
+	         "PRAGMA foreign_keys=ON; INSERT INTO warrant_leas(warrant, lea, pos) "
+	         "SELECT id, 'nope', 5 FROM warrants",
+	         0);
 }
 
 static void test_lea_crud(void **state)
@@ -433,11 +507,20 @@ static void test_validation(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "ack_mode")), "window");
 	assert_int_equal(json_integer_value(json_object_get(j, "resend_window")), 8);
 	json_decref(j);
+	j = js("{\"ack_mode\": \"pdu-ack\", \"pdu_ack_strict\": 1}");
+	assert_int_equal(med_json_lea(j, 1, &l, &e), 0);
+	assert_int_equal(l.ho.ack_mode, HO_ACK_PDU);
+	assert_int_equal(l.ho.pdu_ack_strict, 1);
+	json_decref(j);
+	j = med_json_from_lea(&l);
+	assert_string_equal(json_string_value(json_object_get(j, "ack_mode")), "pdu-ack");
+	assert_int_equal(json_integer_value(json_object_get(j, "pdu_ack_strict")), 1);
+	json_decref(j);
 	static const struct {
 		const char *body, *field, *msg;
 	} bad[] = {
-	    {"{\"ack_mode\": \"sometimes\"}", "ack_mode", "keepalive or window"},
-	    {"{\"ack_mode\": \"pdu-ack\"}", "ack_mode", "not supported yet"},
+	    {"{\"ack_mode\": \"sometimes\"}", "ack_mode", "keepalive, window or pdu-ack"},
+	    {"{\"pdu_ack_strict\": 2}", "pdu_ack_strict", "0..1"},
 	    {"{\"ack_mode\": 1}", "ack_mode", "string"},
 	    {"{\"resend_window\": 0}", "resend_window", "1..100000"},
 	    {"{\"resend_window\": 100001}", "resend_window", "1..100000"},
@@ -453,7 +536,8 @@ static void test_validation(void **state)
 		if (!strstr(e.msg, bad[i].msg))
 			fail_msg("message \"%s\" lacks \"%s\"", e.msg, bad[i].msg);
 	}
-	assert_int_equal(l.ho.ack_mode, HO_ACK_WINDOW); /* refused patches change nothing */
+	assert_int_equal(l.ho.ack_mode, HO_ACK_PDU); /* refused patches change nothing */
+	assert_int_equal(l.ho.pdu_ack_strict, 1);
 	json_t *out = NULL;
 	assert_int_equal(med_json_parse_body("[1]", 3, &out, &e), -1);
 	assert_int_equal(e.status, 400);
@@ -465,6 +549,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_migrate_old_version, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_v2_ack, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrate_v3_pdu_ack, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lea_crud, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_warrant_crud, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_constraints, setup, teardown),

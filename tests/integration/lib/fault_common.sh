@@ -121,3 +121,28 @@ fc_stop_and_check() {
 	dups=$(it_summary_total "$out" duplicates)
 	it_pass "$tag: $MATCHED CC records, 0 missing, 0 duplicated in the output, order kept; $dups duplicate(s) received and dropped by the collector"
 }
+
+# fc_collector_opts ARGS...: fc_collector with extra lawtap-collector options (--no-pdu-ack).
+fc_collector_opts() {
+	it_start_collector col "$PKI" "$HI2" "$HI3" "$WORK/out" "$@"
+}
+
+# fc_lea_lines LINE...: adds settings to the config's first LEA (after reconnect_max), e.g.
+# fc_lea_lines "ack_mode: pdu-ack".
+fc_lea_lines() {
+	local tmp=$WORK/mediator.yaml.tmp lines
+	lines=$(printf '    %s\n' "$@")
+	awk -v lines="$lines" '{ print } /^    reconnect_max:/ && !done { print lines; done = 1 }' \
+		"$WORK/mediator.yaml" >"$tmp"
+	mv "$tmp" "$WORK/mediator.yaml"
+}
+
+# fc_via_proxies: the mediator delivers through proxies (ports P2, P3 set here) instead of
+# straight to the collector's HI2/HI3.
+fc_via_proxies() {
+	it_port P2
+	it_port P3
+	sed -i -e "s/127\\.0\\.0\\.1:$HI2\$/127.0.0.1:$P2/" -e "s/127\\.0\\.0\\.1:$HI3\$/127.0.0.1:$P3/" \
+		"$WORK/mediator.yaml"
+	grep -q "hi3: 127.0.0.1:$P3" "$WORK/mediator.yaml" || it_fail "mediator.yaml: HI3 not via the proxy"
+}
