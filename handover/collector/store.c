@@ -15,11 +15,27 @@
  * hi3.ber and cc.pcap are appended to a buffer of ours by memcpy (their FILEs are unbuffered
  * and only see whole blocks); iri.csv is written through stdio with a buffer of that size. */
 #define OUT_BUF (1u << 20)
+/* LAWTAP_COLLECTOR_OUT_BUF=BYTES (64..OUT_BUF) makes the blocks smaller: for tests only
+ * (tests/integration/fault_collector_kill.sh), so that the four files are flushed at
+ * independent moments all the time and a kill -9 finds them out of step (with the default
+ * size that takes a high rate, or luck). */
+static size_t out_buf_size(void)
+{
+	const char *v = getenv("LAWTAP_COLLECTOR_OUT_BUF");
+	char *end;
+	unsigned long n = v && *v ? strtoul(v, &end, 10) : 0;
+	if (!v || !*v || *end || n < 64 || n > OUT_BUF) {
+		if (v && *v)
+			lt_warn("LAWTAP_COLLECTOR_OUT_BUF=%s ignored (64..%u)", v, OUT_BUF);
+		return OUT_BUF;
+	}
+	return n;
+}
 
 struct obuf {
 	FILE *f; /* unbuffered */
 	uint8_t *b;
-	size_t n;
+	size_t n, cap;
 };
 
 struct col_store {
@@ -28,6 +44,7 @@ struct col_store {
 	FILE *pcap, *csv, *ber2, *ber3;
 	struct obuf ob2, ob3, obp; /* in front of ber2, ber3, pcap */
 	char *csvbuf;              /* csv's stdio buffer (freed after fclose) */
+	size_t bufsize;            /* OUT_BUF unless a test asked for less */
 	struct col_seqtrack *seq;
 	struct col_counters cnt;
 };
@@ -60,9 +77,218 @@ static void path_of(const struct col_store *s, const char *name, char *out, size
 	snprintf(out, len, "%s/%s", s->dir, name);
 }
 
+/* Crash safety (kill -9): hi2.ber/hi3.ber are the source of truth. cc.pcap holds exactly one
+ * packet record per CC record of hi3.ber, iri.csv one row (after its header) per IRI record of
+ * hi2.ber, in the same order; live, the four go through separate buffers flushed independently,
+ * so after a crash a derived file may be behind or ahead of its BER file, or end in a partial
+ * record. On open the derived file is counted (a partial tail cut), then restore() appends the
+ * records it misses, decoded from the BER file's tail by the live writers (identical bytes), and
+ * a derived file that is ahead is cut back to the BER file's count. Streaming, bounded memory. */
+struct derived {
+	int kind; /* MED_REC_CC or MED_REC_IRI: the records of the BER file it mirrors */
+	char path[4200];
+	uint64_t have;  /* complete records in the file (after its header) */
+	uint64_t seen;  /* records of kind met in the BER file so far */
+	uint64_t added; /* appended from the BER file */
+	FILE *app;      /* the file opened for appending, on the first missing record */
+};
+
+/* Counts the complete packet records of a pcap file, at most limit of them: *count, and *end,
+ * the offset just after the last one counted (0 when the 24-byte file header is incomplete or
+ * the file missing: then it is rewritten). A record header that cannot be ours (caplen over the
+ * snap length or caplen != len) ends the count like a partial tail. -1 when the file is not ours
+ * or unreadable (reason in err). */
+static int scan_pcap(const char *path, uint64_t limit, uint64_t *count, uint64_t *end, char *err,
+                     size_t errlen)
+{
+	*count = *end = 0;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	struct stat sb;
+	uint32_t h[6];
+	int rc = 0;
+	if (fstat(fileno(f), &sb) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rc = -1;
+	} else if (fread(h, sizeof h[0], 6, f) == 6) {
+		if (h[0] != 0xa1b2c3d4u || h[5] != COL_PCAP_LINKTYPE_RAW) {
+			snprintf(err, errlen,
+			         "%s exists and is not a LINKTYPE_RAW microsecond pcap", path);
+			rc = -1;
+		} else {
+			uint64_t off = sizeof h, size = (uint64_t)sb.st_size;
+			*end = off;
+			while (*count < limit) {
+				uint32_t rh[4];
+				if (fread(rh, sizeof rh, 1, f) != 1 || rh[2] > COL_PCAP_SNAPLEN ||
+				    rh[2] != rh[3] || off + sizeof rh + rh[2] > size ||
+				    fseeko(f, (off_t)rh[2], SEEK_CUR) != 0)
+					break;
+				off += sizeof rh + rh[2];
+				*end = off;
+				++*count;
+			}
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Counts the complete rows of iri.csv after its header line, at most limit: *count and *end
+ * (the offset after the last row counted, or after the header; 0 when there is no complete
+ * header line or no file). A row ends at a line feed outside a quoted field (RFC 4180: quoted
+ * fields may hold line feeds; "" inside one toggles twice). */
+static int scan_csv(const char *path, uint64_t limit, uint64_t *count, uint64_t *end, char *err,
+                    size_t errlen)
+{
+	*count = *end = 0;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char buf[65536];
+	uint64_t off = 0;
+	int quoted = 0, header = 1;
+	size_t n;
+	while ((header || *count < limit) && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+		for (size_t i = 0; i < n && (header || *count < limit); i++) {
+			if (buf[i] == '"') {
+				quoted = !quoted;
+			} else if (buf[i] == '\n' && !quoted) {
+				*end = off + i + 1;
+				if (header)
+					header = 0;
+				else
+					++*count;
+			}
+		}
+		off += n;
+	}
+	int rc = ferror(f) ? (snprintf(err, errlen, "%s: read error", path), -1) : 0;
+	fclose(f);
+	return rc;
+}
+
+static int scan_derived(const struct derived *d, uint64_t limit, uint64_t *count, uint64_t *end,
+                        char *err, size_t errlen)
+{
+	return d->kind == MED_REC_CC ? scan_pcap(d->path, limit, count, end, err, errlen)
+	                             : scan_csv(d->path, limit, count, end, err, errlen);
+}
+
+/* Counts d's records and cuts a partial tail; a file without a complete header is rewritten
+ * with just the header. */
+static int derived_prepare(struct col_store *s, struct derived *d, const char *name, int kind,
+                           char *err, size_t errlen)
+{
+	memset(d, 0, sizeof *d);
+	d->kind = kind;
+	path_of(s, name, d->path, sizeof d->path);
+	uint64_t end;
+	if (scan_derived(d, UINT64_MAX, &d->have, &end, err, errlen) != 0)
+		return -1;
+	struct stat sb;
+	if (stat(d->path, &sb) != 0) {
+		if (errno == ENOENT)
+			return 0; /* open_out creates it with its header */
+		snprintf(err, errlen, "%s: %s", d->path, strerror(errno));
+		return -1;
+	}
+	if ((uint64_t)sb.st_size == end)
+		return 0;
+	if (end == 0) {
+		lt_warn("%s: no complete header (%lld bytes), writing it again", d->path,
+		        (long long)sb.st_size);
+	} else {
+		lt_warn("%s: %llu complete records, cutting the %llu bytes after them (partial "
+		        "record)",
+		        d->path, (unsigned long long)d->have,
+		        (unsigned long long)((uint64_t)sb.st_size - end));
+	}
+	if (truncate(d->path, (off_t)end) != 0) {
+		snprintf(err, errlen, "%s: cannot truncate: %s", d->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A record of d's kind met in the BER file: written to d when d does not hold it yet. */
+static int derived_add(struct derived *d, const struct med_record *r, char *err, size_t errlen)
+{
+	if (d->seen++ < d->have)
+		return 0;
+	if (!d->app) {
+		struct stat sb;
+		int empty = stat(d->path, &sb) != 0 || sb.st_size == 0;
+		if (!(d->app = fopen(d->path, "ab"))) {
+			snprintf(err, errlen, "cannot open %s: %s", d->path, strerror(errno));
+			return -1;
+		}
+		if (empty &&
+		    (d->kind == MED_REC_CC ? col_pcap_header(d->app) : col_csv_header(d->app)) != 0)
+			goto fail;
+	}
+	if ((d->kind == MED_REC_CC
+	         ? col_pcap_write(d->app, r->hdr.ts_sec, r->hdr.ts_usec, r->pkt, r->pkt_len)
+	         : col_csv_iri(d->app, r)) != 0)
+		goto fail;
+	d->added++;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot write %s (record %llu of its BER file)", d->path,
+	         (unsigned long long)d->seen);
+	return -1;
+}
+
+/* After the BER file was read: closes the appends, cuts records the BER file does not hold,
+ * logs what was done. */
+static int derived_finish(struct derived *d, const char *ber, char *err, size_t errlen)
+{
+	if (d->app) {
+		int bad = fclose(d->app) != 0;
+		d->app = NULL;
+		if (bad) {
+			snprintf(err, errlen, "cannot write %s: %s", d->path, strerror(errno));
+			return -1;
+		}
+	}
+	if (d->added)
+		lt_warn("%s: held %llu records, %s holds %llu: appended the %llu missing ones from "
+		        "it",
+		        d->path, (unsigned long long)d->have, ber, (unsigned long long)d->seen,
+		        (unsigned long long)d->added);
+	if (d->have <= d->seen)
+		return 0;
+	uint64_t n, end;
+	if (scan_derived(d, d->seen, &n, &end, err, errlen) != 0)
+		return -1;
+	if (n != d->seen || end == 0) {
+		snprintf(err, errlen, "%s: changed while being reconciled", d->path);
+		return -1;
+	}
+	lt_warn("%s: held %llu records, %s holds %llu: cutting the %llu it does not hold", d->path,
+	        (unsigned long long)d->have, ber, (unsigned long long)d->seen,
+	        (unsigned long long)(d->have - d->seen));
+	if (truncate(d->path, (off_t)end) != 0) {
+		snprintf(err, errlen, "%s: cannot truncate: %s", d->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* Replays an existing hi2.ber/hi3.ber into the tracker, so records stored by an earlier run
- * count as received. A damaged tail (a crash mid-write) is cut off so appends stay framable. */
-static int restore(struct col_store *s, const char *name, char *err, size_t errlen)
+ * count as received. A damaged tail (a crash mid-write) is cut off so appends stay framable.
+ * d (may be NULL): the derived file to reconcile with it (derived_add per record). */
+static int restore(struct col_store *s, const char *name, struct derived *d, char *err,
+                   size_t errlen)
 {
 	char path[4200];
 	path_of(s, name, path, sizeof path);
@@ -99,6 +325,12 @@ static int restore(struct col_store *s, const char *name, char *err, size_t errl
 				bad = 1;
 				col_record_release(&r, fast);
 				break;
+			}
+			if (d && r.kind == d->kind && derived_add(d, &r, err, errlen) != 0) {
+				col_record_release(&r, fast);
+				col_stream_free(st);
+				fclose(f);
+				return -1;
 			}
 			if (r.kind == MED_REC_CC || r.kind == MED_REC_IRI) {
 				int hi = r.kind == MED_REC_CC ? COL_HI3 : COL_HI2;
@@ -148,12 +380,13 @@ static FILE *open_out(struct col_store *s, const char *name, struct obuf *ob, in
 	}
 	/* Before any I/O on f (C11 7.21.5.6). glibc ignores the size without a buffer. */
 	if (ob ? setvbuf(f, NULL, _IONBF, 0) != 0
-	       : (!(s->csvbuf = malloc(OUT_BUF)) || setvbuf(f, s->csvbuf, _IOFBF, OUT_BUF) != 0)) {
+	       : (!(s->csvbuf = malloc(s->bufsize)) ||
+	          setvbuf(f, s->csvbuf, _IOFBF, s->bufsize) != 0)) {
 		snprintf(err, errlen, "%s: cannot set up its output buffer", path);
 		fclose(f);
 		return NULL;
 	}
-	if (ob && !ob->b && !(ob->b = malloc(OUT_BUF))) {
+	if (ob && !ob->b && !(ob->b = malloc(s->bufsize))) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		fclose(f);
 		return NULL;
@@ -176,6 +409,7 @@ static FILE *open_out(struct col_store *s, const char *name, struct obuf *ob, in
 	if (ob) {
 		ob->f = f;
 		ob->n = 0;
+		ob->cap = s->bufsize;
 	}
 	return f;
 }
@@ -198,13 +432,29 @@ struct col_store *col_store_open(const char *dir, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	snprintf(s->dir, sizeof s->dir, "%s", dir);
+	s->bufsize = out_buf_size();
 	s->seq = col_seqtrack_new();
 	if (!s->seq) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (mkdirs(dir, err, errlen) != 0 || restore(s, "hi2.ber", err, errlen) != 0 ||
-	    restore(s, "hi3.ber", err, errlen) != 0)
+	struct derived dp, dc;
+	if (mkdirs(dir, err, errlen) != 0 ||
+	    derived_prepare(s, &dp, "cc.pcap", MED_REC_CC, err, errlen) != 0 ||
+	    derived_prepare(s, &dc, "iri.csv", MED_REC_IRI, err, errlen) != 0)
+		goto fail;
+	int rc = restore(s, "hi2.ber", &dc, err, errlen);
+	if (rc == 0)
+		rc = restore(s, "hi3.ber", &dp, err, errlen);
+	if (rc != 0) {
+		if (dc.app)
+			fclose(dc.app);
+		if (dp.app)
+			fclose(dp.app);
+		goto fail;
+	}
+	if (derived_finish(&dc, "hi2.ber", err, errlen) != 0 ||
+	    derived_finish(&dp, "hi3.ber", err, errlen) != 0)
 		goto fail;
 	if (!(s->ber2 = open_out(s, "hi2.ber", &s->ob2, NULL, NULL, err, errlen)) ||
 	    !(s->ber3 = open_out(s, "hi3.ber", &s->ob3, NULL, NULL, err, errlen)) ||
@@ -231,10 +481,10 @@ static int ob_flush(struct obuf *o)
 
 static int ob_put(struct obuf *o, const void *p, size_t n)
 {
-	if (n > OUT_BUF - o->n) {
+	if (n > o->cap - o->n) {
 		if (ob_flush(o) != 0)
 			return COL_E_IO;
-		if (n >= OUT_BUF)
+		if (n >= o->cap)
 			return fwrite(p, 1, n, o->f) == n ? 0 : COL_E_IO;
 	}
 	memcpy(o->b + o->n, p, n);

@@ -846,6 +846,188 @@ static void store_files(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* ---- crash safety: cc.pcap / iri.csv reconciled with hi3.ber / hi2.ber on open ---- */
+static void write_file(const char *dir, const char *name, const char *buf, size_t len)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void reopen(const char *dir, uint64_t want_hi2, uint64_t want_hi3)
+{
+	char err[256] = "";
+	struct col_store *s = col_store_open(dir, err, sizeof err);
+	if (!s)
+		fail_msg("col_store_open: %s", err);
+	struct col_counters c;
+	col_store_counters(s, &c);
+	assert_int_equal(c.hi2_records, want_hi2);
+	assert_int_equal(c.hi3_records, want_hi3);
+	col_store_close(s);
+}
+
+static void check_file(const char *dir, const char *name, const char *want, size_t want_len)
+{
+	size_t len;
+	char *got = slurp(dir, name, &len);
+	assert_int_equal(len, want_len);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
+/* offset of the end of line n (1-based, the header is line 1) in a CSV text */
+static size_t csv_line_end(const char *csv, size_t len, int n)
+{
+	int quoted = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (csv[i] == '"')
+			quoted = !quoted;
+		else if (csv[i] == '\n' && !quoted && --n == 0)
+			return i + 1;
+	}
+	fail_msg("CSV has fewer lines");
+	return 0;
+}
+
+static void store_reconcile_after_crash(void **state)
+{
+	enum { NCC = 20, NIRI = 6, PREC = 16 + 28 };
+	char dir[] = "/tmp/test_collector_rec_XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char err[256];
+	struct col_store *s = col_store_open(dir, err, sizeof err);
+	assert_non_null(s);
+	static uint8_t cc[NCC][512], iri[NIRI][1024];
+	size_t cclen[NCC], irilen[NIRI];
+	for (int i = 0; i < NCC; i++) {
+		long n = make_cc(cc[i], sizeof cc[i], "LIID-0001", (uint32_t)i);
+		assert_true(n > 0);
+		cclen[i] = (size_t)n;
+	}
+	for (int i = 0; i < NIRI; i++) {
+		struct med_header h;
+		header(&h, "LIID-0001", 1, (uint32_t)i);
+		struct med_iri_event ev;
+		memset(&ev, 0, sizeof ev);
+		ev.event = MED_EV_START_OF_INTERCEPTION_SESSION_ACTIVE;
+		/* quoted fields with a line feed and a quote: one row, two lines */
+		ev.ip_version = 1;
+		snprintf(ev.username, sizeof ev.username, "user %d\n\"x\",y", i);
+		long n = med_encode_iri_event(&h, i == 0 ? MED_IRI_BEGIN : MED_IRI_CONTINUE, &ev,
+		                              iri[i], sizeof iri[i]);
+		assert_true(n > 0);
+		irilen[i] = (size_t)n;
+	}
+	for (int i = 0; i < NCC; i++) {
+		struct med_record r;
+		char why[128];
+		memset(&r, 0, sizeof r);
+		assert_int_equal(med_decode(cc[i], cclen[i], &r, why, sizeof why), 0);
+		assert_int_equal(col_store_record(s, COL_HI3, "test", cc[i], cclen[i], &r),
+		                 COL_SEQ_NEW);
+		med_record_clear(&r);
+		if (i < NIRI) {
+			memset(&r, 0, sizeof r);
+			assert_int_equal(med_decode(iri[i], irilen[i], &r, why, sizeof why), 0);
+			assert_int_equal(
+			    col_store_record(s, COL_HI2, "test", iri[i], irilen[i], &r),
+			    COL_SEQ_NEW);
+			med_record_clear(&r);
+		}
+	}
+	col_store_close(s);
+	size_t plen, clen, b3len, b2len;
+	char *pcap = slurp(dir, "cc.pcap", &plen);
+	char *csv = slurp(dir, "iri.csv", &clen);
+	char *ber3 = slurp(dir, "hi3.ber", &b3len);
+	char *ber2 = slurp(dir, "hi2.ber", &b2len);
+	assert_int_equal(plen, 24 + NCC * PREC);
+	assert_int_equal(csv_line_end(csv, clen, 1 + NIRI), clen);
+
+	/* hi3.ber/hi2.ber ahead: the missing records are appended, byte for byte as live */
+	write_file(dir, "cc.pcap", pcap, 24 + 13 * PREC);
+	write_file(dir, "iri.csv", csv, csv_line_end(csv, clen, 1 + 2));
+	reopen(dir, NIRI, NCC);
+	check_file(dir, "cc.pcap", pcap, plen);
+	check_file(dir, "iri.csv", csv, clen);
+	/* ... also from nothing (header only, and no file at all) */
+	write_file(dir, "cc.pcap", pcap, 24);
+	char path[600];
+	snprintf(path, sizeof path, "%s/iri.csv", dir);
+	assert_int_equal(unlink(path), 0);
+	reopen(dir, NIRI, NCC);
+	check_file(dir, "cc.pcap", pcap, plen);
+	check_file(dir, "iri.csv", csv, clen);
+
+	/* cc.pcap/iri.csv ahead (their BER records lost): cut back to the BER files' count */
+	size_t b3cut = 0, b2cut = 0;
+	for (int i = 0; i < 12; i++)
+		b3cut += cclen[i];
+	for (int i = 0; i < 4; i++)
+		b2cut += irilen[i];
+	write_file(dir, "hi3.ber", ber3, b3cut);
+	write_file(dir, "hi2.ber", ber2, b2cut);
+	reopen(dir, 4, 12);
+	check_file(dir, "cc.pcap", pcap, 24 + 12 * PREC);
+	check_file(dir, "iri.csv", csv, csv_line_end(csv, clen, 1 + 4));
+	/* and with a partial BER tail too (cut, then the derived files follow) */
+	write_file(dir, "hi3.ber", ber3, b3cut + cclen[12] / 2);
+	write_file(dir, "hi2.ber", ber2, b2cut - irilen[3] / 2);
+	reopen(dir, 3, 12);
+	check_file(dir, "hi3.ber", ber3, b3cut);
+	check_file(dir, "iri.csv", csv, csv_line_end(csv, clen, 1 + 3));
+	/* ... down to none */
+	write_file(dir, "hi3.ber", ber3, 0);
+	write_file(dir, "hi2.ber", ber2, 0);
+	reopen(dir, 0, 0);
+	check_file(dir, "cc.pcap", pcap, 24);
+	check_file(dir, "iri.csv", csv, csv_line_end(csv, clen, 1));
+	write_file(dir, "hi3.ber", ber3, b3len);
+	write_file(dir, "hi2.ber", ber2, b2len);
+	reopen(dir, NIRI, NCC);
+	check_file(dir, "cc.pcap", pcap, plen);
+	check_file(dir, "iri.csv", csv, clen);
+
+	/* a partial pcap record at the end is cut, the record received again from hi3.ber */
+	write_file(dir, "cc.pcap", pcap, plen - 5);
+	reopen(dir, NIRI, NCC);
+	check_file(dir, "cc.pcap", pcap, plen);
+	write_file(dir, "cc.pcap", pcap, plen - PREC + 9); /* inside the record header */
+	reopen(dir, NIRI, NCC);
+	check_file(dir, "cc.pcap", pcap, plen);
+	/* a partial CSV row (inside its quoted field with a line feed) likewise */
+	size_t last = csv_line_end(csv, clen, NIRI);
+	const char *lf = memchr(csv + last, '\n', clen - last);
+	assert_non_null(lf);
+	write_file(dir, "iri.csv", csv, (size_t)(lf - csv) + 1);
+	reopen(dir, NIRI, NCC);
+	check_file(dir, "iri.csv", csv, clen);
+	write_file(dir, "iri.csv", csv, clen - 1);
+	reopen(dir, NIRI, NCC);
+	check_file(dir, "iri.csv", csv, clen);
+	/* a partial pcap file header: the file is written again */
+	write_file(dir, "cc.pcap", pcap, 10);
+	reopen(dir, NIRI, NCC);
+	check_file(dir, "cc.pcap", pcap, plen);
+	/* not ours: refused, not overwritten */
+	write_file(dir, "cc.pcap", "not a pcap file at all, no", 26);
+	assert_null(col_store_open(dir, err, sizeof err));
+	assert_non_null(strstr(err, "not a LINKTYPE_RAW"));
+	check_file(dir, "cc.pcap", "not a pcap file at all, no", 26);
+
+	free(pcap);
+	free(csv);
+	free(ber3);
+	free(ber2);
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -864,6 +1046,7 @@ int main(void)
 	    cmocka_unit_test(session_fast_and_asn1c_paths),
 	    cmocka_unit_test(store_flushed_before_keepalive_answer),
 	    cmocka_unit_test(session_pdu_ack),
+	    cmocka_unit_test(store_reconcile_after_crash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
