@@ -451,6 +451,19 @@ int med_store_lea_get(struct med_store *s, const char *id, struct med_lea *out)
 	return r;
 }
 
+int med_grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 16;
+	void *p = realloc(*arr, nc * elem);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = nc;
+	return 0;
+}
+
 int med_store_lea_list(struct med_store *s, struct med_lea **out, size_t *n)
 {
 	*out = NULL;
@@ -461,13 +474,8 @@ int med_store_lea_list(struct med_store *s, struct med_lea **out, size_t *n)
 	size_t cap = 0;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			struct med_lea *nl = realloc(*out, cap * sizeof **out);
-			if (!nl)
-				goto fail;
-			*out = nl;
-		}
+		if (med_grow((void **)out, &cap, *n, sizeof **out) != 0)
+			goto fail;
 		if (lea_row(st, &(*out)[*n]) != 0) {
 			lt_err("store %s: an invalid LEA row", s->path);
 			goto fail;
@@ -733,13 +741,8 @@ int med_store_warrant_list(struct med_store *s, struct med_wdef **out, size_t *n
 	size_t cap = 0;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			struct med_wdef *nw = realloc(*out, cap * sizeof **out);
-			if (!nw)
-				goto fail;
-			*out = nw;
-		}
+		if (med_grow((void **)out, &cap, *n, sizeof **out) != 0)
+			goto fail;
 		if (warrant_row(s, st, &(*out)[*n]) != 0) {
 			med_wdef_clear(&(*out)[*n]);
 			lt_err("store %s: an invalid warrant row", s->path);

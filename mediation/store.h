@@ -146,4 +146,8 @@ struct med_rest *med_rest_start(struct med_ctx *m, const char *listen, char *err
 void med_rest_stop(struct med_rest *r); /* accepts NULL; joins the thread */
 int med_rest_port(const struct med_rest *r);
 
+/* Makes room for element n of the array *arr of *cap elements of elem bytes (doubling, from
+ * 16): 0, or -1 when out of memory (the array is unchanged). */
+int med_grow(void **arr, size_t *cap, size_t n, size_t elem);
+
 #endif

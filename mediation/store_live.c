@@ -202,23 +202,10 @@ void med_lea_rt_retire(struct med_ctx *m, struct med_lea_rt *rt)
 	ho_free(ho);
 }
 
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	if (n < *cap)
-		return 0;
-	size_t nc = *cap ? *cap * 2 : 16;
-	void *p = realloc(*arr, nc * elem);
-	if (!p)
-		return -1;
-	*arr = p;
-	*cap = nc;
-	return 0;
-}
-
 int med_lea_publish(struct med_ctx *m, struct med_lea_rt *rt)
 {
 	pthread_rwlock_wrlock(&m->wl);
-	int rc = grow((void **)&m->leas, &m->leacap, m->nleas, sizeof *m->leas);
+	int rc = med_grow((void **)&m->leas, &m->leacap, m->nleas, sizeof *m->leas);
 	if (rc == 0)
 		m->leas[m->nleas++] = rt;
 	pthread_rwlock_unlock(&m->wl);
@@ -273,10 +260,10 @@ static int cmp_xid(const void *a, const void *b)
 int med_warrant_publish_locked(struct med_ctx *m, struct med_warrant *w)
 {
 	size_t cap = m->wcap;
-	if (grow((void **)&m->w, &cap, m->nw, sizeof *m->w) != 0)
+	if (med_grow((void **)&m->w, &cap, m->nw, sizeof *m->w) != 0)
 		return -1;
 	size_t cap2 = m->wcap;
-	if (grow((void **)&m->by_xid, &cap2, m->nw, sizeof *m->by_xid) != 0)
+	if (med_grow((void **)&m->by_xid, &cap2, m->nw, sizeof *m->by_xid) != 0)
 		return -1;
 	if (cap != cap2)
 		return -1; /* cannot happen: both grow in step */

@@ -72,6 +72,15 @@ static int store_err(int rc, struct med_jerr *e, const char *what)
 	return perr(e, 500, NULL, "store failure (logged)");
 }
 
+/* Opens the store transaction of a provisioning act: 0, or -1 with the 500 error in e. */
+static int begin(struct med_ctx *m, struct med_jerr *e)
+{
+	if (med_store_begin(m->store) == 0)
+		return 0;
+	perr(e, 500, NULL, "store failure (logged)");
+	return -1;
+}
+
 int med_prov_lea_add(struct med_ctx *m, const char *who, const struct med_lea *l,
                      struct med_jerr *e)
 {
@@ -79,10 +88,8 @@ int med_prov_lea_add(struct med_ctx *m, const char *who, const struct med_lea *l
 	int rc = -1;
 	pthread_mutex_lock(&m->prov_mu);
 	med_store_lock(m->store);
-	if (med_store_begin(m->store) != 0) {
-		perr(e, 500, NULL, "store failure (logged)");
+	if (begin(m, e) != 0)
 		goto out;
-	}
 	int src = med_store_lea_insert(m->store, l);
 	if (src != 0) {
 		med_store_rollback(m->store);
@@ -130,10 +137,8 @@ int med_prov_lea_modify(struct med_ctx *m, const char *who, const char *id, cons
 	}
 	if (med_json_lea(patch, 1, out, e) != 0)
 		goto out;
-	if (med_store_begin(m->store) != 0) {
-		perr(e, 500, NULL, "store failure (logged)");
+	if (begin(m, e) != 0)
 		goto out;
-	}
 	if ((src = med_store_lea_update(m->store, out)) != 0) {
 		med_store_rollback(m->store);
 		store_err(src, e, "LEA");
@@ -199,10 +204,8 @@ int med_prov_lea_remove(struct med_ctx *m, const char *who, const char *id, stru
 	int rc = -1;
 	pthread_mutex_lock(&m->prov_mu);
 	med_store_lock(m->store);
-	if (med_store_begin(m->store) != 0) {
-		perr(e, 500, NULL, "store failure (logged)");
+	if (begin(m, e) != 0)
 		goto out;
-	}
 	int src = med_store_lea_delete(m->store, id);
 	if (src != 0) {
 		med_store_rollback(m->store);
@@ -286,10 +289,8 @@ int med_prov_warrant_add(struct med_ctx *m, const char *who, struct med_wdef *w,
 		perr(e, 500, NULL, "cannot allocate a CIN (logged)");
 		goto out;
 	}
-	if (med_store_begin(m->store) != 0) {
-		perr(e, 500, NULL, "store failure (logged)");
+	if (begin(m, e) != 0)
 		goto out;
-	}
 	if ((src = med_store_warrant_insert(m->store, w)) != 0) {
 		med_store_rollback(m->store);
 		if (src == MED_SE_CONFLICT)
