@@ -220,6 +220,33 @@ int ho_sync(struct ho_ctx *ho)
 	return rc;
 }
 
+int ho_sync_collect(struct ho_ctx *ho, int *fds, size_t cap, size_t *n)
+{
+	int rc = 0;
+	for (size_t i = 0; i < 2 * ho->nleas; i++) {
+		struct ho_link *l = &ho->links[i];
+		pthread_mutex_lock(&l->mu);
+		if (l->sp) {
+			int fd = *n < cap ? ho_spool_sync_fd(l->sp) : ho_spool_sync(l->sp) - 1;
+			if (fd == -2) {
+				l->spool_errors++;
+				rc = -1;
+			} else if (fd >= 0) {
+				fds[(*n)++] = fd;
+			}
+			if (l->waiting && ho_spool_written_end(l->sp).rec != l->sent.rec)
+				pthread_cond_broadcast(&l->cv);
+		}
+		pthread_mutex_unlock(&l->mu);
+	}
+	return rc;
+}
+
+size_t ho_sync_max(const struct ho_ctx *ho)
+{
+	return 2 * ho->nleas;
+}
+
 static int all_done(struct ho_ctx *ho)
 {
 	for (size_t i = 0; i < 2 * ho->nleas; i++) {

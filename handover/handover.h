@@ -107,6 +107,13 @@ int ho_room_wait(struct ho_link *l, int ms);
  * dirty spool). Needed before an acknowledgement under every policy. 0 or -1 (logged).
  * Thread-safe. */
 int ho_sync(struct ho_ctx *ho);
+/* ho_sync in two halves for a sync outside the links' locks: writes every spool's appended
+ * records to its file and adds to fds[*n] (up to cap) a descriptor to fdatasync and close for
+ * each spool written since its last sync (ho_spool_sync_fd). 0 or -1 (an error, logged; or
+ * more than cap descriptors: the rest are synced here). Thread-safe. */
+int ho_sync_collect(struct ho_ctx *ho, int *fds, size_t cap, size_t *n);
+/* The number of descriptors ho_sync_collect may add at most. */
+size_t ho_sync_max(const struct ho_ctx *ho);
 
 /* Shutdown: no new records are taken; every handover that carried traffic writes what is
  * queued and has it confirmed by the LEA per its ack_mode (a keep-alive's answer, or a

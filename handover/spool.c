@@ -25,6 +25,9 @@
 #define CURSOR_LEN 36            /* magic u32, seg u64, off u64, rec u64, reserved u32, crc u32 */
 #define CURSOR_MAGIC 0x4c544331u /* "LTC1" */
 #define CURSOR_SAVE_MS 500
+#define FREE_MAX 2  /* confirmed segment files kept for reuse ("free-<n>", spool.h) */
+#define END_MARK 64 /* zero bytes written after the data of a recycled segment file */
+static const uint8_t end_mark[END_MARK];
 
 struct seg {
 	uint64_t first;   /* record number of its first record (also its name) */
@@ -33,6 +36,8 @@ struct seg {
 	uint64_t written; /* bytes in the file (= bytes except in the newest segment) */
 	uint64_t wrec;    /* records in the file (= nrec except in the newest segment) */
 	int fd;
+	int legacy;   /* holds untagged records (spool.h): deleted, not recycled */
+	int recycled; /* a reused file: bytes of its earlier use follow what was written */
 };
 
 /* The in-memory tail: the newest records as they are (and will be) in the segment file, in
@@ -71,6 +76,9 @@ struct ho_spool {
 	uint8_t *rd;               /* file read block: rd_len bytes of segment rd_seg at rd_off */
 	uint64_t rd_seg, rd_off;
 	size_t rd_len;
+	uint64_t freeid[FREE_MAX]; /* recycled files "free-<n>" ready for the next segment */
+	size_t nfree;
+	uint64_t next_free;
 };
 
 /* ---- CRC32C (Castagnoli): lib/crc32c.c (SSE4.2 instruction when the CPU has it) ---- */
@@ -90,15 +98,20 @@ static inline void be32(uint8_t *p, uint32_t v)
 
 /* Layout in spool.h; direct stores (per record). */
 void ho_spool_rec_header(uint8_t hdr[HO_SPOOL_HDR], const struct ho_spool_key *k,
-                         const uint8_t *pdu, size_t len)
+                         const uint8_t *pdu, size_t len, uint64_t seg)
 {
 	int has = k && k->has;
 	size_t idlen = has ? strnlen(k->iap, HO_SPOOL_ID_MAX) : 0;
 	memset(hdr, 0, HO_SPOOL_HDR);
 	be32(hdr, HO_SPOOL_MAGIC);
 	be32(hdr + 4, (uint32_t)len);
+	seg &= HO_SPOOL_TAG_MASK;
+	hdr[12] = 2;
+	hdr[14] = (uint8_t)(seg >> 40);
+	hdr[15] = (uint8_t)(seg >> 32);
+	be32(hdr + 60, (uint32_t)seg);
 	if (has) {
-		hdr[12] = 1;
+		hdr[12] |= 1;
 		hdr[13] = (uint8_t)idlen;
 		memcpy(hdr + 16, k->iap, idlen);
 		be32(hdr + 32, (uint32_t)(k->epoch >> 32));
@@ -142,7 +155,8 @@ int ho_spool_rec_check(const uint8_t *buf, size_t avail, size_t *reclen, struct 
 		*why = "record length out of bounds";
 		return -1;
 	}
-	if ((flags & ~1u) || res1 || res2 || idlen > HO_SPOOL_ID_MAX || (!(flags & 1) && idlen)) {
+	if ((flags & ~3u) || (!(flags & 2) && (res1 || res2)) || idlen > HO_SPOOL_ID_MAX ||
+	    (!(flags & 1) && idlen)) {
 		*why = "bad record header fields";
 		return -1;
 	}
@@ -167,10 +181,24 @@ int ho_spool_rec_check(const uint8_t *buf, size_t avail, size_t *reclen, struct 
 	return 0;
 }
 
+int ho_spool_rec_tag(const uint8_t hdr[HO_SPOOL_HDR], uint64_t *tag)
+{
+	if (!(hdr[12] & 2))
+		return 0;
+	*tag = (uint64_t)hdr[14] << 40 | (uint64_t)hdr[15] << 32 | (uint64_t)hdr[60] << 24 |
+	       (uint64_t)hdr[61] << 16 | (uint64_t)hdr[62] << 8 | hdr[63];
+	return 1;
+}
+
 /* ---- helpers ---- */
 static void seg_path(const struct ho_spool *sp, uint64_t first, char *out, size_t len)
 {
 	snprintf(out, len, "%s/%020" PRIu64 ".seg", sp->dir, first);
+}
+
+static void free_path(const struct ho_spool *sp, uint64_t id, char *out, size_t len)
+{
+	snprintf(out, len, "%s/free-%" PRIu64, sp->dir, id);
 }
 
 static int mkdirs(const char *path)
@@ -212,7 +240,7 @@ static int add_seg(struct ho_spool *sp, uint64_t first, int fd)
 		sp->segs = ns;
 		sp->capsegs = nc;
 	}
-	sp->segs[sp->nsegs++] = (struct seg){first, 0, 0, 0, 0, fd};
+	sp->segs[sp->nsegs++] = (struct seg){first, 0, 0, 0, 0, fd, 0, 0};
 	return 0;
 }
 
@@ -237,6 +265,7 @@ static int scan_seg(struct ho_spool *sp, struct seg *s, uint8_t *buf, ho_spool_k
 	uint64_t size = (uint64_t)st.st_size, off = 0;
 	size_t have = 0, pos = 0;
 	const char *why = NULL;
+	int stale = 0; /* stopped at a record of the file's earlier use (recycled) */
 	for (;;) {
 		if (off == cur_off)
 			*cur_ok = 1;
@@ -257,8 +286,18 @@ static int scan_seg(struct ho_spool *sp, struct seg *s, uint8_t *buf, ho_spool_k
 		struct ho_spool_key k;
 		int rc = ho_spool_rec_check(buf + pos, have - pos, &rl, &k, &why);
 		if (rc != 0) {
+			/* the end mark of a recycled file (flush_tail): the rest is its earlier use
+			 */
+			stale = have - pos >= END_MARK && !memcmp(buf + pos, end_mark, END_MARK);
 			if (rc > 0)
 				why = "partial record at the end";
+			break;
+		}
+		uint64_t tag;
+		if (!ho_spool_rec_tag(buf + pos, &tag)) {
+			s->legacy = 1;
+		} else if (tag != (s->first & HO_SPOOL_TAG_MASK)) {
+			stale = 1;
 			break;
 		}
 		if (fn)
@@ -268,7 +307,17 @@ static int scan_seg(struct ho_spool *sp, struct seg *s, uint8_t *buf, ho_spool_k
 		off += rl;
 	}
 	s->bytes = off;
-	if (off < size) {
+	if (off < size && stale) {
+		/* the rest of a recycled file: its earlier segment's records, not data of this one
+		 */
+		lt_info("%s: spool %s: end of segment at offset %" PRIu64 "; the %" PRIu64
+		        " bytes after it (the earlier use of a recycled file) dropped",
+		        sp->name, path, off, size - off);
+		if (ftruncate(s->fd, (off_t)off) != 0) {
+			snprintf(err, errlen, "%s: truncate: %s", path, strerror(errno));
+			return -1;
+		}
+	} else if (off < size) {
 		lt_warn("%s: spool %s: %s at offset %" PRIu64 ", %" PRIu64
 		        " bytes cut off (a crash leaves a partial record; they are received "
 		        "again from the IAP if they were never acknowledged)",
@@ -334,7 +383,19 @@ static int open_new_seg(struct ho_spool *sp, uint64_t first)
 {
 	char path[1300];
 	seg_path(sp, first, path, sizeof path);
-	int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	int fd = -1;
+	while (fd < 0 && sp->nfree) { /* a recycled file: overwritten from offset 0 (spool.h) */
+		char fpath[1300];
+		free_path(sp, sp->freeid[--sp->nfree], fpath, sizeof fpath);
+		if (rename(fpath, path) == 0)
+			fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			lt_warn("%s: spool: cannot reuse %s: %s", sp->name, fpath, strerror(errno));
+			(void)unlink(fpath);
+		}
+	}
+	if (fd < 0)
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		lt_err("%s: spool: cannot create %s: %s", sp->name, path, strerror(errno));
 		return -1;
@@ -343,6 +404,8 @@ static int open_new_seg(struct ho_spool *sp, uint64_t first)
 		close(fd);
 		return -1;
 	}
+	struct stat st;
+	sp->segs[sp->nsegs - 1].recycled = fstat(fd, &st) != 0 || st.st_size > 0;
 	if (sync_dir(sp) != 0)
 		lt_warn("%s: spool: fsync of %s failed: %s", sp->name, sp->dir, strerror(errno));
 	return 0;
@@ -397,6 +460,20 @@ struct ho_spool *ho_spool_open(const struct ho_spool_conf *c, ho_spool_key_fn ke
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
 		const char *n = e->d_name;
+		if (strncmp(n, "free-", 5) == 0 && n[5] &&
+		    strspn(n + 5, "0123456789") == strlen(n + 5)) {
+			uint64_t id = strtoull(n + 5, NULL, 10);
+			if (id >= sp->next_free)
+				sp->next_free = id + 1;
+			if (sp->nfree < FREE_MAX) {
+				sp->freeid[sp->nfree++] = id;
+			} else {
+				char fpath[1300];
+				free_path(sp, id, fpath, sizeof fpath);
+				(void)unlink(fpath);
+			}
+			continue;
+		}
 		if (strlen(n) != 24 || strcmp(n + 20, ".seg") != 0 || strspn(n, "0123456789") != 20)
 			continue;
 		if (nf == capf) {
@@ -431,7 +508,7 @@ struct ho_spool *ho_spool_open(const struct ho_spool_conf *c, ho_spool_key_fn ke
 			        path);
 			continue;
 		}
-		int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+		int fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd < 0 || add_seg(sp, firsts[i], fd) != 0) {
 			snprintf(err, errlen, "%s: %s", path,
 			         fd < 0 ? strerror(errno) : "no memory");
@@ -548,9 +625,15 @@ static int flush_tail(struct ho_spool *sp)
 	const uint8_t *p = c->buf + (s->written - c->off);
 	size_t left = (size_t)(s->bytes - s->written), done = 0;
 	while (done < left) {
-		ssize_t n = write(s->fd, p + done, left - done);
+		/* a recycled file gets an end mark after the data: a scan after a crash then tells
+		 * the end of this segment from the earlier bytes that follow (scan_seg) */
+		struct iovec iov[2] = {{(void *)(uintptr_t)(p + done), left - done},
+		                       {(void *)(uintptr_t)end_mark, END_MARK}};
+		ssize_t n = pwritev(s->fd, iov, s->recycled ? 2 : 1, (off_t)(s->written + done));
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n > (ssize_t)(left - done))
+			n = (ssize_t)(left - done);
 		if (n <= 0) {
 			if (n == 0)
 				errno = ENOSPC;
@@ -620,7 +703,7 @@ int ho_spool_append(struct ho_spool *sp, const struct ho_spool_key *k, const uin
 	}
 	uint8_t *img = c->buf + c->len;
 	memcpy(img + HO_SPOOL_HDR, pdu, len);
-	ho_spool_rec_header(img, k, img + HO_SPOOL_HDR, len);
+	ho_spool_rec_header(img, k, img + HO_SPOOL_HDR, len, s->first);
 	c->len += rl;
 	s->bytes += rl;
 	s->nrec++;
@@ -665,6 +748,21 @@ int ho_spool_sync(struct ho_spool *sp)
 	}
 	sp->dirty = 0;
 	return 0;
+}
+
+int ho_spool_sync_fd(struct ho_spool *sp)
+{
+	if (flush_tail(sp) != 0)
+		return -2;
+	if (!sp->dirty || sp->fsync == HO_FSYNC_NONE)
+		return -1;
+	int fd = fcntl(sp->segs[sp->nsegs - 1].fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0) {
+		io_err(sp, "dup for fdatasync");
+		return -2;
+	}
+	sp->dirty = 0;
+	return fd;
 }
 
 uint64_t ho_spool_unwritten(const struct ho_spool *sp)
@@ -822,6 +920,17 @@ int ho_spool_confirm(struct ho_spool *sp, const struct ho_spool_pos *pos)
 		char path[1300];
 		seg_path(sp, sp->segs[i].first, path, sizeof path);
 		close(sp->segs[i].fd);
+		if (!sp->segs[i].legacy && sp->nfree < FREE_MAX) {
+			char fpath[1300];
+			free_path(sp, sp->next_free, fpath, sizeof fpath);
+			if (rename(path, fpath) == 0) {
+				sp->freeid[sp->nfree++] = sp->next_free++;
+				sp->total -= sp->segs[i].bytes;
+				continue;
+			}
+			lt_warn("%s: spool: cannot rename %s for reuse: %s", sp->name, path,
+			        strerror(errno));
+		}
 		if (unlink(path) != 0)
 			lt_warn("%s: spool: cannot delete %s: %s", sp->name, path, strerror(errno));
 		sp->total -= sp->segs[i].bytes;

@@ -7,13 +7,21 @@
  *   off  0 u32 magic 0x4c545331 ("LTS1")      off 16 iap id[16] (NUL-padded)
  *   off  4 u32 payload length (1..HO_SPOOL_REC_MAX)  off 32 u64 IAP run epoch
  *   off  8 u32 CRC32C of bytes 12..end         off 40 XID[16]
- *   off 12 u8 flags (bit 0: dedup key present) off 56 u32 IAP sequence number
- *   off 13 u8 iap id length (0..16)            off 60 u32 reserved (0)
- *   off 14 u16 reserved (0)
- * All integers big-endian. Files are untrusted on reading: every header is checked (magic,
- * length bounds, reserved zero, id length) and the CRC verified before a record is used; the
- * first bad record ends the segment (a crash leaves at most a partial last record, which is cut
- * off on open and logged).
+ *   off 12 u8 flags (bit 0: dedup key present, off 56 u32 IAP sequence number
+ *             bit 1: segment tag present)
+ *   off 13 u8 iap id length (0..16)            off 60 u32 segment tag, low 32 bits
+ *   off 14 u16 segment tag, high 16 bits
+ * All integers big-endian. The segment tag (flags bit 1) is the low 48 bits of the first record
+ * number of the segment the record was written into: segment files are recycled (a confirmed
+ * segment file is renamed to "free-<n>" and later overwritten from offset 0 as a new segment,
+ * which spares the file system allocating and freeing its pages), so bytes after a recycled
+ * segment's last record may be whole, valid records of the file's earlier use; their tag tells
+ * them apart and ends the segment there. Records without bit 1 (written before tags existed)
+ * have the tag fields zero; such segments are deleted, never recycled.
+ * Files are untrusted on reading: every header is checked (magic, length bounds, reserved
+ * fields, id length) and the CRC verified before a record is used; the first bad record ends
+ * the segment (a crash leaves at most a partial last record, which is cut off on open and
+ * logged).
  *
  * Not thread-safe: the handover serialises calls with its link mutex. */
 #ifndef LAWTAP_HO_SPOOL_H
@@ -75,6 +83,12 @@ int ho_spool_flush(struct ho_spool *sp);
 /* ho_spool_flush, then makes every record durable (fdatasync) unless fsync is "none".
  * 0 or -1 (logged). */
 int ho_spool_sync(struct ho_spool *sp);
+/* The first half of a sync that runs outside the caller's lock (the mediator's group commit,
+ * mediation/syncer.c): flushes the tail, then, when something was written since the last
+ * sync, returns a duplicate of the newest segment's descriptor for the caller to fdatasync
+ * and close (earlier segments were synced when they filled) and counts the spool clean; -1
+ * when there is nothing to sync (or fsync is "none"), -2 on an error (logged). */
+int ho_spool_sync_fd(struct ho_spool *sp);
 /* Bytes appended but not written to the file yet. */
 uint64_t ho_spool_unwritten(const struct ho_spool *sp);
 /* The end of what is in the file (ho_spool_end once nothing is unwritten). */
@@ -109,8 +123,13 @@ uint32_t ho_crc32c(uint32_t crc, const void *buf, size_t len);
  * are needed, -1 when it is invalid (*why says why). Bounded: reads only buf[0, avail). */
 int ho_spool_rec_check(const uint8_t *buf, size_t avail, size_t *reclen, struct ho_spool_key *k,
                        const char **why);
-/* Encodes a record header for payload pdu/len into hdr. */
+/* Encodes a record header for payload pdu/len into hdr, tagged with segment seg (the first
+ * record number of the segment it is written into). */
 void ho_spool_rec_header(uint8_t hdr[HO_SPOOL_HDR], const struct ho_spool_key *k,
-                         const uint8_t *pdu, size_t len);
+                         const uint8_t *pdu, size_t len, uint64_t seg);
+/* The segment tag of a record header that ho_spool_rec_check accepted: 1 and *tag (48 bits)
+ * when it carries one, 0 for an untagged (older) record. */
+int ho_spool_rec_tag(const uint8_t hdr[HO_SPOOL_HDR], uint64_t *tag);
+#define HO_SPOOL_TAG_MASK ((uint64_t)0xffffffffffffu)
 
 #endif

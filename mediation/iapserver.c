@@ -131,41 +131,98 @@ struct acks {
 	uint64_t bytes;   /* received since the first waiting keep-alive */
 	uint64_t budget;  /* commit once bytes reach it (ACK_BYTES_FIRST, doubling to ACK_BYTES) */
 	int64_t first_ms; /* when the first one came */
+	/* The group whose sync runs in the syncer thread (syncer.c): its acks go out once sync
+	 * number fgen is done. One group at a time; the next one waits behind it. */
+	uint32_t fseq[ACK_MAX];
+	size_t fn;
+	uint64_t fgen;
 };
 
-/* Group commit, then the acks of every waiting keep-alive in one write. -1 to drop the
- * connection (logged). */
-static int ack_commit(struct med_ctx *m, SSL *ssl, const char *id, struct acks *a)
+/* Encodes and writes the acks of n keep-alives in one write. -1 to drop the connection. */
+static int send_acks(SSL *ssl, const char *id, const uint32_t *seq, size_t n)
 {
-	if (!a->n)
-		return 0;
-	if (med_spool_sync(m) != 0) {
-		lt_warn("iap %s x2x3: spool not durable, dropping the connection unacknowledged "
-		        "(the IAP resends)",
-		        id);
-		return -1;
-	}
 	uint8_t out[ACK_MAX * 64];
 	size_t len = 0;
-	for (size_t i = 0; i < a->n; i++) {
-		long n = lt_x2x3_keepalive(1, a->seq[i], out + len, sizeof out - len);
-		if (n < 0) {
+	for (size_t i = 0; i < n; i++) {
+		long k = lt_x2x3_keepalive(1, seq[i], out + len, sizeof out - len);
+		if (k < 0) {
 			lt_warn(
 			    "iap %s x2x3: cannot encode a keep-alive ack, dropping the connection",
 			    id);
 			return -1;
 		}
-		len += (size_t)n;
+		len += (size_t)k;
+	}
+	if (lt_tls_write_nb(ssl, out, len, SOCK_IO_TIMEOUT_S * 1000) != 0) {
+		lt_warn("iap %s x2x3: cannot send a keep-alive ack, dropping the connection", id);
+		return -1;
+	}
+	return 0;
+}
+
+static void not_durable(const char *id)
+{
+	lt_warn("iap %s x2x3: spool not durable, dropping the connection unacknowledged (the IAP "
+	        "resends)",
+	        id);
+}
+
+/* The group in flight: its acks are sent once its sync is done (waiting up to wait_ms).
+ * 1 when sent (or there was none), 0 while the sync runs, -1 to drop the connection. */
+static int ack_flight(struct med_ctx *m, SSL *ssl, const char *id, struct acks *a, int wait_ms)
+{
+	if (!a->fn)
+		return 1;
+	int r = med_sync_poll(m, a->fgen, wait_ms);
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		not_durable(id);
+		return -1;
+	}
+	if (send_acks(ssl, id, a->fseq, a->fn) != 0)
+		return -1;
+	a->fn = 0;
+	return 1;
+}
+
+/* Group commit of the waiting acks: the syncer is asked for a sync and the acks follow when
+ * it is done (ack_flight); without a syncer ("always", "none") the spools are written (and
+ * synced) here and the acks sent at once. -1 to drop the connection (logged). */
+static int ack_commit(struct med_ctx *m, SSL *ssl, const char *id, struct acks *a)
+{
+	if (!a->n)
+		return 0;
+	int full = a->n == ACK_MAX;
+	int f = ack_flight(m, ssl, id, a, full ? SOCK_IO_TIMEOUT_S * 1000 : 0);
+	if (f < 0)
+		return -1;
+	if (f == 0) {
+		if (!full)
+			return 0; /* this group waits behind the one in flight */
+		lt_warn("iap %s x2x3: spool sync takes longer than %d s, dropping the connection "
+		        "unacknowledged (the IAP resends)",
+		        id, SOCK_IO_TIMEOUT_S);
+		return -1;
+	}
+	uint64_t g = med_sync_request(m);
+	if (g) {
+		memcpy(a->fseq, a->seq, a->n * sizeof a->seq[0]);
+		a->fn = a->n;
+		a->fgen = g;
+	} else {
+		if (med_spool_sync(m) != 0) {
+			not_durable(id);
+			return -1;
+		}
+		if (send_acks(ssl, id, a->seq, a->n) != 0)
+			return -1;
 	}
 	a->n = 0;
 	a->bytes = 0;
 	a->budget = a->budget < ACK_BYTES_FIRST ? ACK_BYTES_FIRST
 	            : a->budget * 2 > ACK_BYTES ? ACK_BYTES
 	                                        : a->budget * 2;
-	if (lt_tls_write_nb(ssl, out, len, SOCK_IO_TIMEOUT_S * 1000) != 0) {
-		lt_warn("iap %s x2x3: cannot send a keep-alive ack, dropping the connection", id);
-		return -1;
-	}
 	return 0;
 }
 
@@ -264,9 +321,14 @@ static void *x2x3_conn(void *arg)
 			int64_t left = acks->first_ms + ACK_MS - lt_now_ms();
 			wait = left > 0 ? (int)left : 0;
 		}
+		if (acks->fn && wait > 1)
+			wait = 1; /* a sync in flight: its acks go out soon after it ends */
 		long n = lt_tls_read_nb(ssl, buf + len, cap - len, wait, why, sizeof why);
 		if (n == 0) {
-			if (acks->n && ack_commit(m, ssl, id, acks) != 0)
+			if (ack_flight(m, ssl, id, acks, 0) < 0)
+				break;
+			if (acks->n && lt_now_ms() - acks->first_ms >= ACK_MS &&
+			    ack_commit(m, ssl, id, acks) != 0)
 				break;
 			continue;
 		}
@@ -283,6 +345,8 @@ static void *x2x3_conn(void *arg)
 		len += (size_t)n;
 		if (handle_pdus(m, ssl, id, buf, &len, scratch, &count, acks) != 0)
 			break;
+		if (ack_flight(m, ssl, id, acks, 0) < 0)
+			break;
 		if (acks->n &&
 		    (acks->bytes >= acks->budget || lt_now_ms() - acks->first_ms >= ACK_MS) &&
 		    ack_commit(m, ssl, id, acks) != 0)
@@ -294,8 +358,10 @@ static void *x2x3_conn(void *arg)
 		}
 	}
 	/* intake stops: what was taken is spooled, so its waiting acks are still given */
-	if (atomic_load(&m->stopping) && acks->n)
-		(void)ack_commit(m, ssl, id, acks);
+	if (atomic_load(&m->stopping) && (acks->n || acks->fn) &&
+	    ack_flight(m, ssl, id, acks, SOCK_IO_TIMEOUT_S * 1000) > 0 &&
+	    ack_commit(m, ssl, id, acks) == 0)
+		(void)ack_flight(m, ssl, id, acks, SOCK_IO_TIMEOUT_S * 1000);
 	med_iap_x2x3(m, id, 0);
 out:
 	free(buf);

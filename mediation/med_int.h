@@ -126,6 +126,14 @@ struct med_ctx {
 	atomic_uint_fast64_t cin_rolls;  /* communications moved to a new CIN before seq wrap */
 	struct med_ratelimit rl[MED_DROP_N];
 	struct med_dedup *dedup;
+
+	/* The group commit thread (syncer.c, fsync "batch"): requests numbered sy_req, passes
+	 * done up to sy_done, the last failed pass covered everything up to sy_bad. */
+	pthread_mutex_t sy_mu;
+	pthread_cond_t sy_cv, sy_done_cv;
+	uint64_t sy_req, sy_done, sy_bad;
+	int sy_stop, sy_inited, sy_started;
+	pthread_t sy_thr;
 };
 
 /* dedup.c: (IAP id, run epoch, XID, seq) de-duplication (docs/delivery.md). */
@@ -144,6 +152,14 @@ void med_delivery_site(struct med_ctx *m, struct ho_site *site);
 /* Group commit: makes every spooled record durable per the fsync policy (before a keep-alive
  * of an IAP is acknowledged). 0 or -1 (logged). */
 int med_spool_sync(struct med_ctx *m);
+/* The group commit thread (syncer.c): started by med_start when fsync is "batch", stopped
+ * once the IAP connections have ended. med_sync_request returns the number of a sync to wait
+ * for, 0 when there is no syncer (then sync in place: med_spool_sync). med_sync_poll waits up
+ * to wait_ms for it: 1 synced, 0 not yet, -1 failed (logged) or the syncer stopped. */
+int med_syncer_start(struct med_ctx *m);
+void med_syncer_stop(struct med_ctx *m);
+uint64_t med_sync_request(struct med_ctx *m);
+int med_sync_poll(struct med_ctx *m, uint64_t gen, int wait_ms);
 
 /* warrants.c */
 void med_warrants_free(struct med_ctx *m);

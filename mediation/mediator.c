@@ -92,6 +92,10 @@ int med_start(struct med_ctx *m, char *err, size_t errlen)
 	uint32_t ns;
 	lt_wallclock(&now, &ns);
 	med_warrants_tick(m, now);
+	if (med_syncer_start(m) != 0) {
+		snprintf(err, errlen, "cannot start the spool sync thread");
+		return -1;
+	}
 	if (pthread_create(&m->timer_thr, NULL, med_timer_main, m) != 0) {
 		snprintf(err, errlen, "cannot start the window timer thread");
 		return -1;
@@ -155,6 +159,7 @@ void med_stop_intake(struct med_ctx *m)
 	pthread_mutex_unlock(&m->conn_mu);
 	if (left)
 		lt_warn("%d IAP connections still closing at shutdown", left);
+	med_syncer_stop(m);
 }
 
 int med_drain(struct med_ctx *m, const volatile sig_atomic_t *cancel)
@@ -218,6 +223,7 @@ void med_free(struct med_ctx *m)
 		return;
 	if (m->x2x3_started || m->tasking_started || m->timer_started)
 		med_stop_intake(m);
+	med_syncer_stop(m); /* a start that failed half-way */
 	if (m->x2x3_fd >= 0)
 		close(m->x2x3_fd);
 	if (m->tasking_fd >= 0)
@@ -237,5 +243,10 @@ void med_free(struct med_ctx *m)
 	pthread_cond_destroy(&m->task_cv);
 	pthread_mutex_destroy(&m->conn_mu);
 	pthread_cond_destroy(&m->conn_cv);
+	if (m->sy_inited) {
+		pthread_mutex_destroy(&m->sy_mu);
+		pthread_cond_destroy(&m->sy_cv);
+		pthread_cond_destroy(&m->sy_done_cv);
+	}
 	free(m);
 }

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "handover/ho_int.h"
@@ -240,6 +241,51 @@ static void test_tail_blocks_and_file_reads(void **state)
 	ho_spool_close(sp);
 }
 
+/* The sync split for the mediator's sync thread: ho_spool_sync_fd writes the tail and hands
+ * out a descriptor of the newest segment only when something was written since the last one;
+ * with fsync "none" never. */
+static void test_sync_fd(void **state)
+{
+	(void)state;
+	uint8_t buf[400];
+	struct ho_spool *sp = open_sp(16 * 1024, NULL, NULL);
+	assert_non_null(sp);
+	assert_int_equal(ho_spool_sync_fd(sp), -1); /* nothing written */
+	for (uint32_t i = 0; i < 3; i++) {
+		struct ho_spool_key k = key(i);
+		assert_int_equal(ho_spool_append(sp, &k, buf, rec(i, buf)), 0);
+	}
+	assert_true(ho_spool_unwritten(sp) > 0);
+	int fd = ho_spool_sync_fd(sp);
+	assert_true(fd >= 0);
+	assert_true(ho_spool_unwritten(sp) == 0); /* the tail is in the file */
+	struct stat a, b;
+	char seg[600];
+	snprintf(seg, sizeof seg, "%s/sp/%020llu.seg", dir, 0ull);
+	assert_int_equal(fstat(fd, &a), 0);
+	assert_int_equal(stat(seg, &b), 0);
+	assert_true(a.st_ino == b.st_ino); /* the newest segment */
+	assert_int_equal(fdatasync(fd), 0);
+	close(fd);
+	assert_int_equal(ho_spool_sync_fd(sp), -1); /* clean now */
+	struct ho_spool_key k = key(3);
+	assert_int_equal(ho_spool_append(sp, &k, buf, rec(3, buf)), 0);
+	fd = ho_spool_sync_fd(sp);
+	assert_true(fd >= 0);
+	close(fd);
+	ho_spool_close(sp);
+
+	char err[512] = "", sdir[300];
+	snprintf(sdir, sizeof sdir, "%s/sp2", dir);
+	struct ho_spool_conf c = {sdir, 0, HO_FSYNC_NONE, "test"};
+	sp = ho_spool_open(&c, NULL, NULL, err, sizeof err);
+	assert_non_null(sp);
+	assert_int_equal(ho_spool_append(sp, &k, buf, rec(3, buf)), 0);
+	assert_int_equal(ho_spool_sync_fd(sp), -1);
+	assert_true(ho_spool_unwritten(sp) == 0); /* written all the same */
+	ho_spool_close(sp);
+}
+
 /* fsync "always": each record is in the file (and synced) when the append returns. */
 static void test_fsync_always_writes_through(void **state)
 {
@@ -407,7 +453,7 @@ static void test_rec_check(void **state)
 	uint8_t img[HO_SPOOL_HDR + 16], pl[16];
 	memset(pl, 7, sizeof pl);
 	struct ho_spool_key k = key(3);
-	ho_spool_rec_header(img, &k, pl, sizeof pl);
+	ho_spool_rec_header(img, &k, pl, sizeof pl, 0xfedcba9876543210ull);
 	memcpy(img + HO_SPOOL_HDR, pl, sizeof pl);
 	size_t rl = 0;
 	const char *why;
@@ -416,6 +462,27 @@ static void test_rec_check(void **state)
 	assert_int_equal(rl, sizeof img);
 	assert_int_equal(out.seq, 3);
 	assert_string_equal(out.iap, "iap0");
+	uint64_t tag = 0;
+	assert_int_equal(ho_spool_rec_tag(img, &tag), 1);
+	assert_true(tag == (0xfedcba9876543210ull & HO_SPOOL_TAG_MASK));
+	/* a record written before segment tags (flags bit 1 clear, tag fields zero) is still
+	 * read; with the bit clear the tag fields must be zero */
+	uint8_t old[sizeof img];
+	memcpy(old, img, sizeof img);
+	old[12] &= (uint8_t)~2u;
+	memset(old + 14, 0, 2);
+	memset(old + 60, 0, 4);
+	uint32_t c = lt_crc32c(0, old + 12, sizeof old - 12);
+	old[8] = (uint8_t)(c >> 24), old[9] = (uint8_t)(c >> 16), old[10] = (uint8_t)(c >> 8),
+	old[11] = (uint8_t)c;
+	assert_int_equal(ho_spool_rec_check(old, sizeof old, &rl, &out, &why), 0);
+	assert_int_equal(ho_spool_rec_tag(old, &tag), 0);
+	old[63] = 1;
+	c = lt_crc32c(0, old + 12, sizeof old - 12);
+	old[8] = (uint8_t)(c >> 24), old[9] = (uint8_t)(c >> 16), old[10] = (uint8_t)(c >> 8),
+	old[11] = (uint8_t)c;
+	assert_int_equal(ho_spool_rec_check(old, sizeof old, &rl, &out, &why), -1);
+	assert_string_equal(why, "bad record header fields");
 	for (size_t n = 0; n < sizeof img; n++)
 		assert_int_equal(ho_spool_rec_check(img, n, &rl, &out, &why), 1);
 	img[0] ^= 1;
@@ -432,6 +499,148 @@ static void test_rec_check(void **state)
 	img[HO_SPOOL_HDR] ^= 1;
 	assert_int_equal(ho_spool_rec_check(img, sizeof img, &rl, &out, &why), -1);
 	assert_string_equal(why, "record CRC mismatch");
+}
+
+/* Entries of the spool directory: segment files, recycled files; the inode of the newest
+ * segment file and its size. */
+struct dirstat {
+	int segs, frees;
+	ino_t newest_ino;
+	off_t newest_size;
+	ino_t free_ino[8];
+};
+
+static struct dirstat dir_stat(void)
+{
+	struct dirstat ds;
+	memset(&ds, 0, sizeof ds);
+	char sdir[300], best[256] = "";
+	snprintf(sdir, sizeof sdir, "%s/sp", dir);
+	DIR *d = opendir(sdir);
+	assert_non_null(d);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		char p[600];
+		struct stat st;
+		snprintf(p, sizeof p, "%s/%s", sdir, e->d_name);
+		if (strncmp(e->d_name, "free-", 5) == 0) {
+			assert_int_equal(stat(p, &st), 0);
+			if (ds.frees < 8)
+				ds.free_ino[ds.frees] = st.st_ino;
+			ds.frees++;
+		} else if (strstr(e->d_name, ".seg")) {
+			ds.segs++;
+			if (strcmp(e->d_name, best) > 0)
+				snprintf(best, sizeof best, "%s", e->d_name);
+		}
+	}
+	closedir(d);
+	if (best[0]) {
+		char p[600];
+		struct stat st;
+		snprintf(p, sizeof p, "%s/%s", sdir, best);
+		assert_int_equal(stat(p, &st), 0);
+		ds.newest_ino = st.st_ino;
+		ds.newest_size = st.st_size;
+	}
+	return ds;
+}
+
+/* Confirmed segment files are kept (at most two) and overwritten as new segments; the bytes of
+ * their earlier use after a recycled segment's last record are never taken for records: not
+ * after a clean close, not after a crash (no close), and they are not counted as cut. */
+static void test_recycle(void **state)
+{
+	(void)state;
+	uint8_t buf[400];
+	const uint64_t segb = 16 * 1024;
+	struct ho_spool *sp = open_sp(segb, NULL, NULL);
+	assert_non_null(sp);
+	uint32_t n = 0;
+	for (; n < 2000; n++) {
+		struct ho_spool_key k = key(n);
+		assert_int_equal(ho_spool_append(sp, &k, buf, rec(n, buf)), 0);
+	}
+	assert_int_equal(ho_spool_sync(sp), 0);
+	struct dirstat before = dir_stat();
+	assert_true(before.segs > 10 && before.frees == 0);
+	struct ho_spool_pos pos = ho_spool_cursor(sp);
+	read_all(sp, &pos, 0, n);
+	assert_int_equal(ho_spool_confirm(sp, &pos), 0);
+	struct dirstat after = dir_stat();
+	assert_int_equal(after.frees, 2); /* kept for reuse, the rest deleted */
+	assert_int_equal(after.segs, 1);  /* the segment being written stays */
+	/* fill the current segment and start the next: it is a recycled file */
+	uint64_t seg0 = ho_spool_end(sp).seg;
+	while (ho_spool_end(sp).seg == seg0) {
+		struct ho_spool_key k = key(n);
+		assert_int_equal(ho_spool_append(sp, &k, buf, rec(n, buf)), 0);
+		n++;
+	}
+	for (int i = 0; i < 5; i++, n++) {
+		struct ho_spool_key k = key(n);
+		assert_int_equal(ho_spool_append(sp, &k, buf, rec(n, buf)), 0);
+	}
+	assert_int_equal(ho_spool_sync(sp), 0);
+	struct dirstat re = dir_stat();
+	assert_int_equal(re.frees, 1);
+	assert_true(re.newest_ino == after.free_ino[0] || re.newest_ino == after.free_ino[1]);
+	/* the file still holds its earlier segment's records after the 5 new ones */
+	assert_true((uint64_t)re.newest_size > 5 * (HO_SPOOL_HDR + 300) &&
+	            (uint64_t)re.newest_size >= segb - 400);
+	read_all(sp, &pos, 2000, n - 2000);
+	ho_spool_close(sp);
+
+	/* reopen (clean close): exactly the records appended, no cut */
+	sp = open_sp(segb, NULL, NULL);
+	assert_non_null(sp);
+	assert_true(ho_spool_end(sp).rec == n);
+	assert_true(ho_spool_cut(sp) == 0);
+	pos = ho_spool_cursor(sp);
+	read_all(sp, &pos, 2000, n - 2000);
+	ho_spool_close(sp);
+	/* a crash: a child process appends until a new segment starts in the last recycled file,
+	 * 3 records more, syncs them, then exits without closing the spool (no cursor write, no
+	 * tidying up); n is shared through a pipe */
+	assert_int_equal(dir_stat().frees, 1);
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct ho_spool *c = open_sp(segb, NULL, NULL);
+		int ok = c != NULL;
+		uint64_t s0 = ok ? ho_spool_end(c).seg : 0;
+		int more = 3;
+		while (ok && more > 0) {
+			struct ho_spool_key k = key(n);
+			ok = ho_spool_append(c, &k, buf, rec(n, buf)) == 0;
+			n++;
+			if (ho_spool_end(c).seg != s0)
+				more--;
+		}
+		ok = ok && ho_spool_sync(c) == 0 && write(pfd[1], &n, sizeof n) == sizeof n;
+		_exit(ok ? 0 : 1);
+	}
+	close(pfd[1]);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(read(pfd[0], &n, sizeof n), sizeof n);
+	close(pfd[0]);
+	struct dirstat crashed = dir_stat();
+	assert_int_equal(crashed.frees, 0);
+	assert_true((uint64_t)crashed.newest_size >= segb - 400); /* stale bytes follow */
+	sp = open_sp(segb, NULL, NULL);
+	assert_non_null(sp);
+	assert_true(ho_spool_end(sp).rec == n);
+	assert_true(ho_spool_cut(sp) == 0);
+	pos = ho_spool_cursor(sp);
+	read_all(sp, &pos, 2000, n - 2000);
+	/* the recycled file's stale bytes were dropped at open: the segment is now exact */
+	struct dirstat fin = dir_stat();
+	assert_true((uint64_t)fin.newest_size < segb - 400);
+	ho_spool_close(sp);
 }
 
 static void test_lock(void **state)
@@ -512,6 +721,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tail_blocks_and_file_reads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fsync_always_writes_through, setup, teardown),
 	    cmocka_unit_test(test_rec_check),
+	    cmocka_unit_test_setup_teardown(test_recycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_fd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_handover_spool_full, setup, teardown),
 	};
