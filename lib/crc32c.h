@@ -2,8 +2,9 @@
  * spool records and the spool cursor (handover/spool.h), the de-duplication file and the IAP's
  * buffer files (iap/buffer.c).
  *
- * Uses the SSE4.2 crc32 instruction when the CPU has it (checked once at run time) and a
- * byte-wise table otherwise; both give the same value. */
+ * Uses the SSE4.2 crc32 instruction when the CPU has it (checked once at run time; buffers of
+ * 96 bytes or more run as three interleaved chains, see crc32c.c) and a byte-wise table
+ * otherwise; both give the same value. Thread-safe, the tables built on first use. */
 #ifndef LAWTAP_CRC32C_H
 #define LAWTAP_CRC32C_H
 
