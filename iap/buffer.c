@@ -333,6 +333,26 @@ int iap_buf_push(struct iap_buf *b, const uint8_t *data, size_t len, uint64_t fi
 	return disk_append(b, data, len, first_pkt, last_pkt);
 }
 
+int iap_buf_push_take(struct iap_buf *b, struct iap_seg **sp, size_t len, uint64_t first_pkt,
+                      uint64_t last_pkt)
+{
+	struct iap_seg *s = *sp;
+	if (len == 0 || len > IAP_BUF_SEG_MAX)
+		return IAP_BUF_E_BAD;
+	if (mem_fits(b, len)) {
+		memset(s, 0, sizeof *s);
+		s->len = len;
+		s->first_pkt = first_pkt;
+		s->last_pkt = last_pkt;
+		mem_append(b, s);
+		*sp = NULL;
+		return 0;
+	}
+	if (!disk_fits(b, len))
+		return IAP_BUF_E_FULL;
+	return disk_append(b, s->data, len, first_pkt, last_pkt);
+}
+
 /* A bad record (or an unreadable file): the disk part cannot be trusted past it, and the
  * record count per file is not kept, so everything still on disk is dropped, loudly. */
 static void skip_file(struct iap_buf *b, const char *path, const char *why)

@@ -125,6 +125,21 @@ size_t iap_targets_memory(const struct iap_targets *t);
  * per-packet pre-check that lets a non-matching packet skip everything else. */
 int iap_targets_any(const struct iap_targets *t, int family, const uint8_t *src,
                     const uint8_t *dst);
+/* The same pre-check keeping what it looked up, so a covered packet is matched without looking
+ * its addresses up again (iap_targets_match_lookup): the task sets covering each end. */
+struct iap_lookup {
+	uint32_t dst_set, src_set; /* 0: no target covers that end */
+};
+int iap_targets_lookup(const struct iap_targets *t, int family, const uint8_t *src,
+                       const uint8_t *dst, struct iap_lookup *out);
+/* iap_targets_match for a packet whose addresses iap_targets_lookup looked up in t (and no
+ * other table): the same entries in the same order. */
+size_t iap_targets_match_lookup(struct iap_targets *t, const struct iap_lookup *l, int64_t when_sec,
+                                struct iap_match *out);
+/* Lookups use the POPCNT build of the trie walk when the CPU has it (chosen when the table is
+ * built), else the portable one. on = 0 selects the portable one, on = 1 the POPCNT one if the
+ * CPU has it (tests check both). Returns 1 when the POPCNT one is in use. */
+int iap_targets_use_popcnt(struct iap_targets *t, int on);
 /* Matches a packet (family 4 or 6, addresses as in iap_pkt_facts) at time of interception
  * when_sec against the tasks whose window [start, end) holds it. Writes one entry per matched
  * task into out (room for iap_targets_ntasks() entries; no particular order) and returns their
@@ -216,6 +231,12 @@ int iap_buf_room(const struct iap_buf *b, size_t len);
  * IAP_BUF_E_BAD (len 0 or above IAP_BUF_SEG_MAX). */
 int iap_buf_push(struct iap_buf *b, const uint8_t *data, size_t len, uint64_t first_pkt,
                  uint64_t last_pkt);
+/* As iap_buf_push for a batch built in place in (*sp)->data (a struct iap_seg allocated with
+ * malloc, room for len bytes or more): when it goes to memory the store takes *sp itself, no
+ * copy (its header is filled in, *sp becomes NULL, free() releases it later); when it goes to
+ * disk, or on failure, *sp stays the caller's. Memory is counted by len, as for iap_buf_push. */
+int iap_buf_push_take(struct iap_buf *b, struct iap_seg **sp, size_t len, uint64_t first_pkt,
+                      uint64_t last_pkt);
 /* The oldest batch (reading from disk when memory is empty), or NULL when none. */
 struct iap_seg *iap_buf_head(struct iap_buf *b);
 /* The oldest batch not sent on the current connection (reading from disk as memory allows). */

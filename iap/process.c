@@ -51,7 +51,7 @@ int64_t iap_frame_ns(const struct iap_ctx *c, const struct pcap_pkthdr *h)
 }
 
 static int process(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint8_t *frame,
-                   const struct iap_ip *ip);
+                   const struct iap_ip *ip, const struct iap_lookup *l);
 
 int iap_process_frame(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint8_t *frame)
 {
@@ -78,32 +78,32 @@ int iap_process_frame(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint
 	}
 	/* iap_link_decode checked that the whole fixed IP header is there (IPv4: 20 bytes, IPv6:
 	 * 40), so the addresses can be looked up before anything else is read: a packet no target
-	 * covers costs the link decode and two trie lookups. */
+	 * covers costs the link decode and two trie lookups. A covered one is matched from the
+	 * same lookups. */
 	const uint8_t *iph = frame + ip.off;
+	struct iap_lookup l;
 	if (!c->targets ||
-	    !iap_targets_any(c->targets, ip.family, ip.family == 4 ? iph + 12 : iph + 8,
-	                     ip.family == 4 ? iph + 16 : iph + 24)) {
+	    !iap_targets_lookup(c->targets, ip.family, ip.family == 4 ? iph + 12 : iph + 8,
+	                        ip.family == 4 ? iph + 16 : iph + 24, &l)) {
 		iap_uplink_skip_packet(c->uplink, c->pkt);
 		return 0;
 	}
 	iap_uplink_begin_packet(c->uplink, c->pkt);
-	int rc = process(c, h, frame, &ip);
+	int rc = process(c, h, frame, &ip, &l);
 	iap_uplink_end_packet(c->uplink);
 	return rc;
 }
 
-/* A packet some target covers: header facts, time, match, and the X2/X3 PDUs. */
+/* A packet some target covers: time, match, and the X2/X3 PDUs. The header facts (ports,
+ * protocol) are read only for an X2 PDU; X3 needs the family and the packet, known already. */
 static int process(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint8_t *frame,
-                   const struct iap_ip *ipp)
+                   const struct iap_ip *ipp, const struct iap_lookup *l)
 {
 	struct iap_ip ip = *ipp;
 	struct iap_pkt_facts f;
+	int have_facts = 0;
 	const uint8_t *iph = frame + ip.off;
 	int rc;
-	if (iap_ip_facts(iph, ip.len, &f) != IAP_LINK_OK) {
-		c->stats->skipped_non_ip++; /* not reached: the header was checked above */
-		return 0;
-	}
 	/* Time of interception: the capture's stamp (ns or µs as the handle delivers). */
 	int64_t ns = iap_frame_ns(c, h);
 	if (c->rebase) {
@@ -113,13 +113,21 @@ static int process(struct iap_ctx *c, const struct pcap_pkthdr *h, const uint8_t
 	}
 	int64_t sec = ns / 1000000000;
 	uint32_t nsec = (uint32_t)(ns % 1000000000);
-	size_t n = iap_targets_match(c->targets, f.family, f.src, f.dst, sec, c->scratch);
+	size_t n = iap_targets_match_lookup(c->targets, l, sec, c->scratch);
 	if (n)
 		c->stats->matched++;
 	for (size_t i = 0; i < n; i++) {
 		const struct lt_task *task = iap_targets_task(c->targets, c->scratch[i].task);
 		if (task->filter && !iap_filter_pass(task->filter, iph, ip.len))
 			continue; /* the task's filter narrows the match (iap/filter.h) */
+		if (task->mode == LT_TASK_IRI_ONLY && !have_facts) {
+			if (iap_ip_facts(iph, ip.len, &f) != IAP_LINK_OK) {
+				/* not reached: iap_link_decode checked the fixed header */
+				c->stats->skipped_non_ip++;
+				return 0;
+			}
+			have_facts = 1;
+		}
 		uint32_t seq = iap_targets_next_seq(c->targets, c->scratch[i].task);
 		int dir = c->scratch[i].direction;
 		if (task->mode == LT_TASK_IRI_ONLY)

@@ -60,6 +60,7 @@ struct iap_targets {
 	uint64_t seed;
 	uint32_t *xid_slots; /* XID hash: task index + 1, 0 = empty */
 	size_t xid_mask;
+	int popcnt; /* the CPU has POPCNT: lookups use lookup_pair_popcnt */
 };
 
 /* A distinct target: family, prefix, masked address, and the tasks naming it. */
@@ -323,7 +324,11 @@ static int build_node(struct builder *b, uint32_t *arr, int off, int stride, int
 	return 0;
 }
 
-static uint32_t trie_lookup(const struct iap_targets *t, const struct trie *tr, const uint8_t *a)
+/* The set id (or 0) covering address a. Inlined into the two lookup variants below: the rank
+ * of a slot in a node is a 64-bit popcount, which the baseline x86-64 (no POPCNT) compiles to
+ * a libgcc call; the variant built for POPCNT is chosen once per table when the CPU has it. */
+static inline __attribute__((always_inline)) uint32_t
+trie_lookup(const struct iap_targets *t, const struct trie *tr, const uint8_t *a)
 {
 	uint32_t e = tr->root[(unsigned)a[0] << 8 | a[1]];
 	const uint8_t *p = a + 2;
@@ -335,6 +340,44 @@ static uint32_t trie_lookup(const struct iap_targets *t, const struct trie *tr, 
 		e = t->ent[n->base + n->pre[w] + (unsigned)__builtin_popcountll(below) - 1];
 	}
 	return e;
+}
+
+static inline __attribute__((always_inline)) int lookup_pair(const struct iap_targets *t,
+                                                             const struct trie *tr,
+                                                             const uint8_t *src, const uint8_t *dst,
+                                                             struct iap_lookup *out)
+{
+	out->dst_set = trie_lookup(t, tr, dst);
+	out->src_set = trie_lookup(t, tr, src);
+	return (out->dst_set | out->src_set) != 0;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_POPCNT_VARIANT 1
+__attribute__((target("popcnt"))) static int
+lookup_pair_popcnt(const struct iap_targets *t, const struct trie *tr, const uint8_t *src,
+                   const uint8_t *dst, struct iap_lookup *out)
+{
+	return lookup_pair(t, tr, src, dst, out);
+}
+
+static int cpu_has_popcnt(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("popcnt") != 0;
+}
+#else
+#define HAVE_POPCNT_VARIANT 0
+static int cpu_has_popcnt(void)
+{
+	return 0;
+}
+#endif
+
+static int lookup_pair_generic(const struct iap_targets *t, const struct trie *tr,
+                               const uint8_t *src, const uint8_t *dst, struct iap_lookup *out)
+{
+	return lookup_pair(t, tr, src, dst, out);
 }
 
 /* ---- XIDs ---- */
@@ -466,6 +509,7 @@ struct iap_targets *iap_targets_new_take(struct lt_task *tasks, size_t ntasks, c
 	}
 	t->tasks = tasks;
 	t->ntasks = ntasks;
+	t->popcnt = cpu_has_popcnt();
 	if (RAND_bytes((unsigned char *)&t->seed, sizeof t->seed) != 1)
 		t->seed = 0x243f6a8885a308d3ULL ^ (uint64_t)(uintptr_t)t;
 	t->seq = calloc(ntasks ? ntasks : 1, sizeof *t->seq);
@@ -526,17 +570,23 @@ size_t iap_targets_memory(const struct iap_targets *t)
 	       t->nstasks * sizeof *t->stasks;
 }
 
-static size_t collect(struct iap_targets *t, uint32_t set, int64_t when, uint16_t dir,
-                      struct iap_match *out, size_t n)
+/* Appends the tasks of set whose window holds when, with direction dir. With dedupe, a task
+ * marked for this packet already (by the other end's set) is left out, and every task added is
+ * marked; without it (only one end's set is looked at) no mark is read or written. */
+static inline __attribute__((always_inline)) size_t collect(struct iap_targets *t, uint32_t set,
+                                                            int64_t when, uint16_t dir,
+                                                            struct iap_match *out, size_t n,
+                                                            int dedupe)
 {
 	const struct run *r = &t->sets[set];
 	const uint32_t *v = t->stasks + r->first;
 	for (uint32_t k = 0; k < r->count; k++) {
 		uint32_t ti = v[k];
 		const struct lt_task *task = &t->tasks[ti];
-		if (t->mark[ti] == t->epoch || when < task->start || when >= task->end)
+		if ((dedupe && t->mark[ti] == t->epoch) || when < task->start || when >= task->end)
 			continue;
-		t->mark[ti] = t->epoch;
+		if (dedupe)
+			t->mark[ti] = t->epoch;
 		out[n].task = ti;
 		out[n].direction = dir;
 		n++;
@@ -544,30 +594,59 @@ static size_t collect(struct iap_targets *t, uint32_t set, int64_t when, uint16_
 	return n;
 }
 
-size_t iap_targets_match(struct iap_targets *t, int family, const uint8_t *src, const uint8_t *dst,
-                         int64_t when_sec, struct iap_match *out)
+int iap_targets_lookup(const struct iap_targets *t, int family, const uint8_t *src,
+                       const uint8_t *dst, struct iap_lookup *out)
 {
+	out->dst_set = out->src_set = 0;
 	if (!t || t->ntasks == 0 || (family != 4 && family != 6))
 		return 0;
 	const struct trie *tr = family == 4 ? &t->v4 : &t->v6;
-	uint32_t sd = trie_lookup(t, tr, dst), ss = trie_lookup(t, tr, src);
-	if ((sd | ss) == 0)
-		return 0;      /* the common case: neither end is covered by any target */
+#if HAVE_POPCNT_VARIANT
+	if (t->popcnt)
+		return lookup_pair_popcnt(t, tr, src, dst, out);
+#endif
+	return lookup_pair_generic(t, tr, src, dst, out);
+}
+
+int iap_targets_use_popcnt(struct iap_targets *t, int on)
+{
+	t->popcnt = on && cpu_has_popcnt();
+	return t->popcnt;
+}
+
+size_t iap_targets_match_lookup(struct iap_targets *t, const struct iap_lookup *l, int64_t when_sec,
+                                struct iap_match *out)
+{
+	uint32_t sd = l->dst_set, ss = l->src_set;
+	if (!t || (sd | ss) == 0)
+		return 0; /* the common case: neither end is covered by any target */
+	/* Destination first: a packet between two targets of one task is "to target". Only when
+	 * both ends are covered by different sets can a task come up twice. */
+	if (ss == 0 || ss == sd)
+		return collect(t, sd, when_sec, LT_DIR_TO_TARGET, out, 0, 0);
+	if (sd == 0)
+		return collect(t, ss, when_sec, LT_DIR_FROM_TARGET, out, 0, 0);
 	if (++t->epoch == 0) { /* wrapped: forget old marks */
 		memset(t->mark, 0, t->ntasks * sizeof *t->mark);
 		t->epoch = 1;
 	}
-	/* Destination first: a packet between two targets of one task is "to target". */
-	size_t n = collect(t, sd, when_sec, LT_DIR_TO_TARGET, out, 0);
-	return collect(t, ss, when_sec, LT_DIR_FROM_TARGET, out, n);
+	size_t n = collect(t, sd, when_sec, LT_DIR_TO_TARGET, out, 0, 1);
+	return collect(t, ss, when_sec, LT_DIR_FROM_TARGET, out, n, 1);
+}
+
+size_t iap_targets_match(struct iap_targets *t, int family, const uint8_t *src, const uint8_t *dst,
+                         int64_t when_sec, struct iap_match *out)
+{
+	struct iap_lookup l;
+	if (!iap_targets_lookup(t, family, src, dst, &l))
+		return 0;
+	return iap_targets_match_lookup(t, &l, when_sec, out);
 }
 
 int iap_targets_any(const struct iap_targets *t, int family, const uint8_t *src, const uint8_t *dst)
 {
-	if (!t || t->ntasks == 0 || (family != 4 && family != 6))
-		return 0;
-	const struct trie *tr = family == 4 ? &t->v4 : &t->v6;
-	return (trie_lookup(t, tr, dst) | trie_lookup(t, tr, src)) != 0;
+	struct iap_lookup l;
+	return iap_targets_lookup(t, family, src, dst, &l);
 }
 
 uint32_t iap_targets_next_seq(struct iap_targets *t, size_t i)

@@ -52,7 +52,7 @@ static void failure(SSL *ssl, int e, char *why, size_t whylen)
 
 long iap_tls_read(SSL *ssl, void *buf, size_t len, int timeout_ms, char *why, size_t whylen)
 {
-	int64_t deadline = lt_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t deadline = -1; /* read from the clock only when there is a wait to bound */
 	if (len > INT_MAX)
 		len = INT_MAX;
 	for (;;) {
@@ -66,8 +66,12 @@ long iap_tls_read(SSL *ssl, void *buf, size_t len, int timeout_ms, char *why, si
 			failure(ssl, e, why, whylen);
 			return -1;
 		}
+		if (timeout_ms == 0)
+			return 0; /* only what is there: no wait, no clock */
+		if (timeout_ms > 0 && deadline < 0)
+			deadline = lt_now_ms() + timeout_ms;
 		int64_t left = timeout_ms < 0 ? -1 : deadline - lt_now_ms();
-		if (timeout_ms >= 0 && left <= 0)
+		if (timeout_ms > 0 && left <= 0)
 			return 0;
 		int w = wait_io(ssl, e, (int)left);
 		if (w < 0) {

@@ -26,17 +26,19 @@
 /* Attributes lawtap-iap puts on a PDU: 7 (<= 8 octets), 8, 9, 12, 13, 14, 15, 16, 65280. */
 #define ATTR_ROOM 160
 #define PAYLOAD_MAX 65535
-#define PDU_ROOM (LT_X2X3_FIXED_HDR + ATTR_ROOM + PAYLOAD_MAX)
 
 struct iap_uplink {
 	SSL *ssl;
 	struct iap_stats *st;
 	struct iap_buf *buf;
 	char id[9];
+	uint8_t id_attr[12]; /* attribute 7 as sent: type, length, the id (computed once) */
+	size_t id_attr_len;
 	uint64_t epoch;
 	iap_confirm_fn on_confirm;
 	void *on_confirm_arg;
-	/* open batch */
+	/* open batch: built in place in oseg->data (open), handed to the store without a copy */
+	struct iap_seg *oseg;
 	uint8_t *open;
 	size_t used, cap;
 	uint64_t open_first, cur_pkt, done_pkt;
@@ -63,6 +65,51 @@ struct iap_uplink {
 	uint8_t rbuf[256];
 };
 
+/* Big-endian stores of the X3 fast path (one bswap and store each where the host allows). */
+static inline void be16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void be32(uint8_t *p, uint32_t v)
+{
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap32(v);
+	memcpy(p, &v, 4);
+#else
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+#endif
+}
+
+static inline void be64(uint8_t *p, uint64_t v)
+{
+	be32(p, (uint32_t)(v >> 32));
+	be32(p + 4, (uint32_t)v);
+}
+
+/* Attribute 7 (the IAP id, 1..8 characters, idlen of them) as sent; its size (4 + idlen). */
+static size_t id_attr(uint8_t out[12], const char *id, size_t idlen)
+{
+	be16(out, LT_ATTR_IPID);
+	be16(out + 2, (uint32_t)idlen);
+	memcpy(out + 4, id, idlen);
+	return 4 + idlen;
+}
+
+/* The open batch's first capacity: a closed batch holds IAP_BATCH_BYTES and the PDUs of the
+ * packet that crossed it, so this mostly suffices (reserve grows it otherwise), and it stays
+ * below glibc's mmap threshold, so batches reuse freed heap memory. */
+#define OPEN_CAP (IAP_BATCH_BYTES + 4096)
+
+static struct iap_seg *open_seg_new(void)
+{
+	return malloc(sizeof(struct iap_seg) + OPEN_CAP);
+}
+
 struct iap_uplink *iap_uplink_new(const char *iap_id, const struct iap_uplink_conf *c,
                                   struct iap_stats *stats, char *err, size_t errlen)
 {
@@ -72,20 +119,22 @@ struct iap_uplink *iap_uplink_new(const char *iap_id, const struct iap_uplink_co
 		return NULL;
 	}
 	struct iap_uplink *u = calloc(1, sizeof *u);
-	if (!u || !(u->open = malloc(IAP_BATCH_BYTES + PDU_ROOM))) {
+	if (!u || !(u->oseg = open_seg_new())) {
 		snprintf(err, errlen, "out of memory");
 		free(u);
 		return NULL;
 	}
-	u->cap = IAP_BATCH_BYTES + PDU_ROOM;
+	u->open = u->oseg->data;
+	u->cap = OPEN_CAP;
 	if (!(u->buf = iap_buf_new(&c->buf, err, errlen))) {
-		free(u->open);
+		free(u->oseg);
 		free(u);
 		return NULL;
 	}
 	u->st = stats;
 	u->epoch = c->epoch;
 	memcpy(u->id, iap_id, idlen + 1);
+	u->id_attr_len = id_attr(u->id_attr, iap_id, idlen);
 	u->last_send_ms = u->last_add_ms = lt_now_ms();
 	return u;
 }
@@ -96,7 +145,7 @@ void iap_uplink_free(struct iap_uplink *u)
 		return;
 	lt_tls_close(u->ssl);
 	iap_buf_free(u->buf);
-	free(u->open);
+	free(u->oseg);
 	free(u);
 }
 
@@ -175,7 +224,18 @@ static int close_batch(struct iap_uplink *u)
 {
 	if (u->used == 0)
 		return 0;
-	int rc = iap_buf_push(u->buf, u->open, u->used, u->open_first, u->done_pkt);
+	/* The store takes the open batch itself when it goes to memory: a new one is ready
+	 * first, and without one the batch is copied as before. */
+	struct iap_seg *fresh = open_seg_new();
+	int rc = fresh ? iap_buf_push_take(u->buf, &u->oseg, u->used, u->open_first, u->done_pkt)
+	               : iap_buf_push(u->buf, u->open, u->used, u->open_first, u->done_pkt);
+	if (fresh && !u->oseg) {
+		u->oseg = fresh;
+		u->open = fresh->data;
+		u->cap = OPEN_CAP;
+	} else {
+		free(fresh);
+	}
 	if (rc != 0) {
 		int64_t now = lt_now_ms();
 		u->full_count++;
@@ -225,12 +285,13 @@ static int reserve(struct iap_uplink *u, size_t payload_len)
 		return 0;
 	/* Many tasks matched one packet: the batch grows (it holds whole packets). */
 	size_t ncap = u->cap * 2 > u->used + need ? u->cap * 2 : u->used + need;
-	uint8_t *nb = realloc(u->open, ncap);
-	if (!nb) {
+	struct iap_seg *ns = realloc(u->oseg, sizeof *ns + ncap);
+	if (!ns) {
 		lt_err("mediator link: out of memory for a batch");
 		return -1;
 	}
-	u->open = nb;
+	u->oseg = ns;
+	u->open = ns->data;
 	u->cap = ncap;
 	return 0;
 }
@@ -258,24 +319,41 @@ static int queue_pdu(struct iap_uplink *u, const struct lt_x2x3_pdu *p)
 	return 0;
 }
 
-static void be16(uint8_t *p, uint32_t v)
+/* Writes an X3 PDU (attributes 7 as idattr[0..idattr_len), 8, 9, 65280; payload ip[0..len))
+ * at out, which has room for it; the checks are the callers'. Returns its size. */
+static inline size_t x3_write(uint8_t *out, const uint8_t xid[16], uint64_t correlation,
+                              int direction, int family, const uint8_t *idattr, size_t idattr_len,
+                              uint32_t seq, uint32_t ts_sec, uint32_t ts_nsec, uint64_t epoch,
+                              const uint8_t *ip, size_t len)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void be64(uint8_t *p, uint64_t v)
-{
-	be32(p, (uint32_t)(v >> 32));
-	be32(p + 4, (uint32_t)v);
+	size_t alen = idattr_len + 8 + 12 + 12; /* attributes 7, 8, 9, 65280 */
+	uint8_t *p = out;
+	p[0] = 0; /* version 0.5 */
+	p[1] = 5;
+	be16(p + 2, LT_X3);
+	be32(p + 4, (uint32_t)(LT_X2X3_FIXED_HDR + alen));
+	be32(p + 8, (uint32_t)len);
+	be16(p + 12, family == 4 ? LT_PF_IPV4 : LT_PF_IPV6);
+	be16(p + 14, (uint32_t)direction);
+	memcpy(p + 16, xid, 16);
+	be64(p + 32, correlation);
+	p += LT_X2X3_FIXED_HDR;
+	memcpy(p, idattr, idattr_len);
+	p += idattr_len;
+	be16(p, LT_ATTR_SEQ);
+	be16(p + 2, 4);
+	be32(p + 4, seq);
+	be16(p + 8, LT_ATTR_TIMESTAMP);
+	be16(p + 10, 8);
+	be32(p + 12, ts_sec);
+	be32(p + 16, ts_nsec);
+	be16(p + 20, LT_ATTR_LAWTAP_EPOCH);
+	be16(p + 22, 8);
+	be64(p + 24, epoch);
+	p += 32;
+	if (len)
+		memcpy(p, ip, len);
+	return LT_X2X3_FIXED_HDR + alen + len;
 }
 
 long iap_x3_encode_fast(const struct iap_x3_fields *x, const uint8_t *ip, size_t len, uint8_t *out,
@@ -284,41 +362,15 @@ long iap_x3_encode_fast(const struct iap_x3_fields *x, const uint8_t *ip, size_t
 	size_t idlen = strnlen(x->ipid, 9);
 	if (idlen < 1 || idlen > 8 || (x->family != 4 && x->family != 6) || (len > 0 && !ip))
 		return LT_X2X3_E_BADHDR;
-	size_t alen = 4 + idlen + 8 + 12 + 12; /* attributes 7, 8, 9, 65280 */
-	size_t total = LT_X2X3_FIXED_HDR + alen + len;
+	uint8_t idattr[12];
+	size_t idattr_len = id_attr(idattr, x->ipid, idlen);
+	size_t total = LT_X2X3_FIXED_HDR + idattr_len + 8 + 12 + 12 + len;
 	if (total > LT_X2X3_MAX_PDU)
 		return LT_X2X3_E_TOOBIG;
 	if (total > cap)
 		return LT_X2X3_E_SPACE;
-	uint8_t *p = out;
-	p[0] = 0; /* version 0.5 */
-	p[1] = 5;
-	be16(p + 2, LT_X3);
-	be32(p + 4, (uint32_t)(LT_X2X3_FIXED_HDR + alen));
-	be32(p + 8, (uint32_t)len);
-	be16(p + 12, x->family == 4 ? LT_PF_IPV4 : LT_PF_IPV6);
-	be16(p + 14, (uint32_t)x->direction);
-	memcpy(p + 16, x->xid, 16);
-	be64(p + 32, x->correlation);
-	p += LT_X2X3_FIXED_HDR;
-	be16(p, LT_ATTR_IPID);
-	be16(p + 2, (uint32_t)idlen);
-	memcpy(p + 4, x->ipid, idlen);
-	p += 4 + idlen;
-	be16(p, LT_ATTR_SEQ);
-	be16(p + 2, 4);
-	be32(p + 4, x->seq);
-	be16(p + 8, LT_ATTR_TIMESTAMP);
-	be16(p + 10, 8);
-	be32(p + 12, x->ts_sec);
-	be32(p + 16, x->ts_nsec);
-	be16(p + 20, LT_ATTR_LAWTAP_EPOCH);
-	be16(p + 22, 8);
-	be64(p + 24, x->epoch);
-	p += 32;
-	if (len)
-		memcpy(p, ip, len);
-	return (long)total;
+	return (long)x3_write(out, x->xid, x->correlation, x->direction, x->family, idattr,
+	                      idattr_len, x->seq, x->ts_sec, x->ts_nsec, x->epoch, ip, len);
 }
 
 static void fill_common(struct iap_uplink *u, struct lt_x2x3_pdu *p, const struct lt_task *task,
@@ -351,25 +403,19 @@ int iap_uplink_x3(struct iap_uplink *u, const struct lt_task *task, uint32_t seq
 		u->warned_big = 1;
 		len = PAYLOAD_MAX;
 	}
-	/* The same bytes as lt_x2x3_encode of the PDU fill_common + format 5/6 describe
-	 * (tests/unit/test_iap_x3fast.c), without the general encoder's field-by-field checks. */
-	struct iap_x3_fields x = {.correlation = task->cin, /* lawtap: correlationID = CIN */
-	                          .direction = direction,
-	                          .family = family,
-	                          .seq = seq,
-	                          .ts_sec = ts_sec,
-	                          .ts_nsec = ts_nsec,
-	                          .epoch = u->epoch};
-	memcpy(x.xid, task->xid, 16);
-	memcpy(x.ipid, u->id, sizeof u->id);
-	if (reserve(u, len) != 0)
-		return -1;
-	long n = iap_x3_encode_fast(&x, ip, len, u->open + u->used, u->cap - u->used);
-	if (n < 0) {
-		lt_err("mediator link: cannot encode a PDU (code %ld), dropped", n);
+	/* The same bytes as lt_x2x3_encode of the PDU fill_common + format 5/6 describe, as
+	 * iap_x3_encode_fast writes them (tests/unit/test_iap_x3fast.c), with the id checked once
+	 * (iap_uplink_new) rather than per PDU, and reserve making room for the PDU, whose size is
+	 * below LT_X2X3_MAX_PDU (at most 40 + 44 bytes of attributes + PAYLOAD_MAX). */
+	if ((family != 4 && family != 6) || (len > 0 && !ip)) {
+		lt_err("mediator link: cannot encode a PDU (code %d), dropped", LT_X2X3_E_BADHDR);
 		return 0;
 	}
-	added(u, (size_t)n);
+	if (reserve(u, len) != 0)
+		return -1;
+	added(u, x3_write(u->open + u->used, task->xid, task->cin /* lawtap: correlationID = CIN */,
+	                  direction, family, u->id_attr, u->id_attr_len, seq, ts_sec, ts_nsec,
+	                  u->epoch, ip, len));
 	u->st->x3_sent++;
 	return 0;
 }

@@ -4,7 +4,9 @@
  * pduType u16, headerLength u32 (40 + attributes), payloadLength u32, payloadFormat u16,
  * payloadDirection u16, XID 16 bytes, correlationID 8 bytes, then TLV attributes
  * (type u16, length u16, value), then the payload.
- * Parsing goes through a bounds-checked cursor; nothing is indexed directly. */
+ * Parsing takes every span (fixed header, attribute area, each attribute's type/length and
+ * value, payload) through a bounds-checked cursor and reads fields only inside a span so taken;
+ * nothing else is indexed. */
 #ifndef LAWTAP_X2X3_H
 #define LAWTAP_X2X3_H
 

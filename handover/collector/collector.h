@@ -127,10 +127,29 @@ int col_csv_iri(FILE *f, const struct med_record *r);
  * zeroed as med_decode starts it): the caller then decodes with med_decode, which accepts or
  * refuses. No allocation, reads only buf[0..len). */
 int col_fastdec(const uint8_t *buf, size_t len, struct med_record *out);
+/* The records of one connection nearly all start their PSHeader with the same bytes (domain,
+ * LIID, country code, communicationIdentifier: everything before sequenceNumber). A cache keeps
+ * the last such prefix and its decoded fields; a record whose PSHeader starts with the same
+ * bytes takes them from it instead of decoding them again. The result is the same as without
+ * the cache (the prefix bytes decode alike wherever they occur). Zero it before its first use;
+ * one per connection (not thread-safe). */
+#define COL_FASTDEC_PREFIX_MAX 128
+struct col_fastdec_cache {
+	uint8_t pre[COL_FASTDEC_PREFIX_MAX];
+	size_t pre_len;        /* 0: empty */
+	struct med_header hdr; /* liid .. cin decoded from pre */
+	uint64_t hits;         /* records that took the prefix from the cache (tests) */
+};
+/* col_fastdec with a cache (NULL: none); the same answer and *out as col_fastdec. */
+int col_fastdec_cached(const uint8_t *buf, size_t len, struct med_record *out,
+                       struct col_fastdec_cache *cache);
 /* col_fastdec, else med_decode: the same contract as med_decode, and *fast says which path
  * decoded (1: out->pkt points into buf). Release the record with col_record_release. */
 int col_decode(const uint8_t *buf, size_t len, struct med_record *out, int *fast, char *err,
                size_t errlen);
+/* col_decode with col_fastdec_cached's cache (NULL: none). */
+int col_decode_cached(const uint8_t *buf, size_t len, struct med_record *out, int *fast, char *err,
+                      size_t errlen, struct col_fastdec_cache *cache);
 void col_record_release(struct med_record *r, int fast);
 
 /* ---- stream.c: framing through a bounded buffer of MED_PSPDU_MAX bytes ---- */
@@ -198,8 +217,9 @@ struct col_session {
 	/* TS 102 232-1 option negotiation and PDU acknowledgement (handover/pduack.h), per
 	 * connection: the caller initialises it (ho_pa_col_init; zeroed = decline). */
 	struct ho_pa_col pa;
-	int warned_port; /* a wrong-handover warning was logged (then only debug) */
-	int locked;      /* holds the store's lock (inside col_session_drain only) */
+	int warned_port;              /* a wrong-handover warning was logged (then only debug) */
+	struct col_fastdec_cache fdc; /* the fast decoder's PSHeader prefix (zeroed with cs) */
+	int locked;                   /* holds the store's lock (inside col_session_drain only) */
 };
 /* Frames, decodes and handles every whole record buffered in cs->stream. Returns 0 (wants more
  * bytes) or -1 when the connection must be dropped (garbage or undecodable record: logged with

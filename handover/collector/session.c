@@ -228,7 +228,7 @@ static int drain(struct col_session *cs)
 		char why[160];
 		int fast = 0;
 		why[0] = '\0'; /* not "= \"\"": that zero-fills the array for every record */
-		if (col_decode(rec, len, &r, &fast, why, sizeof why) != 0) {
+		if (col_decode_cached(rec, len, &r, &fast, why, sizeof why, &cs->fdc) != 0) {
 			col_record_release(&r, fast);
 			lt_err("%s: offset %llu: record of %zu bytes does not decode: %s; dropping "
 			       "the connection",

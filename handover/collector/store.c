@@ -305,6 +305,8 @@ static int restore(struct col_store *s, const char *name, struct derived *d, cha
 	}
 	uint64_t good = 0, n_rec = 0;
 	int bad = 0, eof = 0;
+	struct col_fastdec_cache fdc;
+	memset(&fdc, 0, sizeof fdc);
 	while (!bad && !(eof && col_stream_pending(st) == 0)) {
 		size_t room;
 		uint8_t *p = col_stream_space(st, &room);
@@ -321,7 +323,7 @@ static int restore(struct col_store *s, const char *name, struct derived *d, cha
 			struct med_record r;
 			char why[128];
 			int fast = 0;
-			if (col_decode(rec, rl, &r, &fast, why, sizeof why) != 0) {
+			if (col_decode_cached(rec, rl, &r, &fast, why, sizeof why, &fdc) != 0) {
 				bad = 1;
 				col_record_release(&r, fast);
 				break;

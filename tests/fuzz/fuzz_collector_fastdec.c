@@ -1,9 +1,10 @@
 /* tests/fuzz/fuzz_collector_fastdec.c: the collector's fast decoder (handover/collector/fastdec.c)
  * cross-checked against the asn1c decoder on untrusted bytes. Whatever col_fastdec accepts,
  * med_decode must accept with the same field values (and the packet must lie inside the
- * input); whatever it declines, col_decode must answer exactly as med_decode. The input is one
- * record as framed by med_frame; the whole input is also tried as is (unframed), since
- * col_fastdec must refuse bytes after the record by itself. */
+ * input); whatever it declines, col_decode must answer exactly as med_decode. col_fastdec_cached
+ * and col_decode_cached (a prefix cache kept across inputs) must answer as the plain forms, with
+ * byte-identical records. The input is one record as framed by med_frame; the whole input is
+ * also tried as is (unframed), since col_fastdec must refuse bytes after the record by itself. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,21 @@ static void same(const struct med_record *a, const struct med_record *b)
 		abort();
 }
 
+/* The prefix cache of col_fastdec_cached, kept across inputs as a connection keeps it. */
+static struct col_fastdec_cache cache;
+
 static void check(const uint8_t *buf, size_t len)
 {
 	struct med_record f, s;
 	int fast = col_fastdec(buf, len, &f);
+	/* with the cache: the same answer and the same record, whether it misses (first call, which
+	 * may refill it) or hits (second call) */
+	for (int k = 0; k < 2; k++) {
+		struct med_record g;
+		if (col_fastdec_cached(buf, len, &g, &cache) != fast ||
+		    memcmp(&g, &f, sizeof g) != 0)
+			abort();
+	}
 	int rc = med_decode(buf, len, &s, NULL, 0);
 	if (fast) {
 		/* accepted by the fast path: asn1c must agree, field for field */
@@ -49,6 +61,12 @@ static void check(const uint8_t *buf, size_t len)
 		struct med_record c;
 		int used = -1;
 		if (col_decode(buf, len, &c, &used, NULL, 0) != rc || used != 0)
+			abort();
+		if (rc == 0)
+			same(&c, &s);
+		col_record_release(&c, used);
+		used = -1;
+		if (col_decode_cached(buf, len, &c, &used, NULL, 0, &cache) != rc || used != 0)
 			abort();
 		if (rc == 0)
 			same(&c, &s);

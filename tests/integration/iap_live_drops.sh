@@ -73,7 +73,7 @@ send after 20 100
 have_after() {
 	[[ -s $out/cc.pcap ]] || return 1
 	local v
-	v=$(tshark -r "$out/cc.pcap" -Y "udp.dstport == $dport" -T fields -e data.data 2>/dev/null |
+	v=$(tshark -r "$out/cc.pcap" -Y "udp.dstport == $dport" -T fields -e udp.payload 2>/dev/null |
 		grep -c '^6166746572') || return 1 # "after"
 	((v >= 20))
 }

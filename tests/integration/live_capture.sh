@@ -66,7 +66,7 @@ hi3n=$(it_summary_total "$out" hi3_records)
 [[ $x3 == "$hi3n" ]] || it_fail "IAP sent x3_sent=$x3, collector holds hi3_records=$hi3n"
 
 # Every record involves the target; the datagrams to it are all there, in order, intact.
-tshark -r "$out/cc.pcap" -T fields -E occurrence=f -e ip.src -e ip.dst -e udp.dstport -e data.data \
+tshark -r "$out/cc.pcap" -T fields -E occurrence=f -e ip.src -e ip.dst -e udp.dstport -e udp.payload \
 	>"$WORK/cc.txt" 2>"$WORK/tshark.log" || it_fail "tshark cannot read cc.pcap"
 if awk -F'\t' '$1 != "127.0.0.77" && $2 != "127.0.0.77"' "$WORK/cc.txt" | grep -q .; then
 	it_fail "cc.pcap holds packets without the target: $(awk -F'\t' '$1 != "127.0.0.77" && $2 != "127.0.0.77"' "$WORK/cc.txt" | head -n 3)"

@@ -1,5 +1,6 @@
-/* Unit tests for iap/buffer.c (memory store, disk overflow, order, bounds, corrupt files, the
- * record parser) and iap/resume.c (sequence map, state file round trip and refusals). */
+/* Unit tests for iap/buffer.c (memory store, disk overflow, order, bounds, batches taken without
+ * a copy, corrupt files, the record parser) and iap/resume.c (sequence map, state file round trip
+ * and refusals). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -199,6 +200,64 @@ static void test_disk_overflow_order(void **state)
 	iap_buf_free(b);
 }
 
+/* iap_buf_push_take: a batch built in place in a malloc'ed segment goes to memory without a
+ * copy (the store takes the segment itself: *sp becomes NULL, the same pointer comes out of
+ * iap_buf_head), to disk as a copy (the caller keeps *sp), and in order with iap_buf_push. */
+static void test_push_take(void **state)
+{
+	(void)state;
+	char err[256];
+	struct iap_buf_conf c = {.mem_max = 100 * 1024, .dir = tmpdir, .disk_max = 4u << 20};
+	struct iap_buf *b = iap_buf_new(&c, err, sizeof err);
+	assert_non_null(b);
+	const size_t cap = 70000;
+	struct iap_seg *taken[40] = {0}; /* the segments the store took (memory) */
+	int nmem = 0, ndisk = 0, i;
+	for (i = 0; i < 40; i++) {
+		struct iap_seg *s = malloc(sizeof *s + cap);
+		assert_non_null(s);
+		memset(s, 0xee, sizeof *s); /* the header is the store's to fill in */
+		size_t n = make_batch(s->data, cap, (uint32_t)i * 20, 20, 1200);
+		struct iap_seg *sp = s;
+		int rc = i % 3 == 2
+		             ? iap_buf_push(b, s->data, n, (uint64_t)i + 1, (uint64_t)i + 1)
+		             : iap_buf_push_take(b, &sp, n, (uint64_t)i + 1, (uint64_t)i + 1);
+		assert_int_equal(rc, 0);
+		if (i % 3 != 2 && !sp) {
+			taken[i] = s;
+			nmem++;
+		} else {
+			assert_true(i % 3 == 2 || sp == s); /* went to disk: still the caller's */
+			ndisk += sp != NULL;
+			free(s);
+		}
+	}
+	assert_true(nmem >= 2 && ndisk > 0); /* both ways were taken */
+	struct iap_buf_usage u;
+	iap_buf_usage(b, &u);
+	assert_true(u.mem_bytes <= c.mem_max);
+	for (i = 0; i < 40; i++) {
+		struct iap_seg *s = iap_buf_head(b);
+		assert_non_null(s);
+		if (taken[i])
+			assert_ptr_equal(s, taken[i]); /* taken, not copied */
+		assert_int_equal(first_seq(s), (uint32_t)i * 20);
+		assert_int_equal(s->first_pkt, (uint64_t)i + 1);
+		assert_int_equal(s->last_pkt, (uint64_t)i + 1);
+		assert_int_equal(s->sent, 0);
+		assert_int_equal(s->tries, 0);
+		iap_buf_pop(b);
+	}
+	assert_true(iap_buf_empty(b));
+	struct iap_seg *s = malloc(sizeof *s + 16);
+	struct iap_seg *sp = s;
+	assert_int_equal(iap_buf_push_take(b, &sp, 0, 1, 1), IAP_BUF_E_BAD);
+	assert_ptr_equal(sp, s);
+	free(s);
+	iap_buf_free(b);
+	assert_int_equal(count_files(), 0);
+}
+
 static void test_disk_full(void **state)
 {
 	(void)state;
@@ -361,6 +420,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_memory_only),
 	    cmocka_unit_test_setup_teardown(test_disk_overflow_order, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_push_take, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_disk_full, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_disk_corrupt, setup_dir, teardown_dir),
 	    cmocka_unit_test(test_record_parse),
