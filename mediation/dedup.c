@@ -130,6 +130,20 @@ int med_dedup_seen(struct med_dedup *d, const struct ho_spool_key *k)
 	return seen;
 }
 
+int med_dedup_mark(struct med_dedup *d, const struct ho_spool_key *k, uint32_t *max)
+{
+	*max = 0;
+	if (!d)
+		return 0;
+	pthread_mutex_lock(&d->mu);
+	int found;
+	size_t i = find(d, k->iap, k->epoch, k->xid, &found);
+	if (found)
+		*max = d->e[i].max;
+	pthread_mutex_unlock(&d->mu);
+	return found;
+}
+
 void med_dedup_note(struct med_dedup *d, const struct ho_spool_key *k)
 {
 	if (!d || !k->has)

@@ -143,4 +143,13 @@ struct med_lea_int {
 };
 extern const struct med_lea_int med_lea_ints[]; /* ends with key NULL */
 
+/* dedup.c, for records.c's per-run cache of one mark (the rest of the de-duplication API is in
+ * med_int.h): 1 when a mark exists for k's (IAP id, run epoch, XID), its highest sequence
+ * number in *max; 0 (*max = 0) when none. k->seq and k->has are not looked at. Callers
+ * serialise per XID (w->mu) as for med_dedup_seen/med_dedup_note: a record of the key is a
+ * duplicate when its seq is not above the mark, and the mark is raised with med_dedup_note. */
+struct med_dedup;
+struct ho_spool_key;
+int med_dedup_mark(struct med_dedup *d, const struct ho_spool_key *k, uint32_t *max);
+
 #endif

@@ -16,11 +16,6 @@
 #include "handover/spool.h"
 #include "mediation/codec/pspdu_fast.h"
 
-/* CC template per thread (docs/performance.md): the header bytes are built once and patched
- * per record; rebuilt in place when a header's fixed fields change (another warrant or LEA).
- * Byte-identical to med_encode_cc (tests/unit/test_codec_fast.c). */
-static _Thread_local struct med_cc_template cc_tpl;
-
 #define DROP_LOG_EVERY_MS 10000
 
 static const char *const drop_names[MED_DROP_N] = {
@@ -131,42 +126,174 @@ int med_cin_roll_locked(struct med_ctx *m, struct med_warrant *w, uint8_t *scrat
 	return med_emit_event_locked(m, w, 1, scratch, cap);
 }
 
+/* The state of the run in progress in this thread (the caller keeps struct med_run; a thread
+ * has one run at a time). It is only used while the run holds w->mu, which every writer of the
+ * warrant's fields and of the de-duplication marks of its XID holds too (med_int.h), so what it
+ * caches stays true for the run:
+ * - the de-duplication mark of (IAP id, run epoch, XID): read once per run, raised here per
+ *   spooled record and written back (med_dedup_note) when the run ends, before w->mu is
+ *   released; the same decisions as med_dedup_seen/med_dedup_note per record, without their
+ *   lock and search per record;
+ * - the PSHeader of each of the warrant's LEAs and its CC template, built once per run (again
+ *   when the CIN or the time stamp qualifier changes); per record only the sequence number and
+ *   the time stamp are set;
+ * - the records and duplicates counted, added to the mediator's counters when the run ends. */
+struct run_state {
+	struct med_ctx *m;
+	const struct med_run *run; /* the run the state belongs to; NULL: none */
+	struct med_warrant *w;
+	int hi;
+	struct ho_spool_key key; /* iap and xid fixed for the run; has, epoch, seq per record */
+	int dd_loaded, dd_found, dd_dirty;
+	uint64_t dd_epoch;
+	uint32_t dd_max;
+	int hdr_ok, qual;
+	uint32_t hdr_cin;
+	size_t hdr_nlea;
+	struct med_header h[MED_WLEAS_MAX];
+	int tpl_rc[MED_WLEAS_MAX]; /* HI3: med_cc_template_sync's result per LEA */
+	uint64_t records, dups;
+};
+static _Thread_local struct run_state rs;
+/* One CC template per LEA slot of the warrant of the run: rebuilt in place (no allocation)
+ * when a run of another warrant or CIN starts, otherwise kept. Byte-identical to med_encode_cc
+ * (tests/unit/test_codec_fast.c). */
+static _Thread_local struct med_cc_template cc_tpl[MED_WLEAS_MAX];
+
+/* Writes the run's pending mark back and adds its counts: with the run's w->mu still held. */
+static void rs_flush(struct run_state *s)
+{
+	if (s->m && s->dd_dirty) {
+		struct ho_spool_key k = s->key;
+		k.has = 1;
+		k.epoch = s->dd_epoch;
+		k.seq = s->dd_max;
+		med_dedup_note(s->m->dedup, &k);
+	}
+	if (s->m && s->records)
+		atomic_fetch_add(&s->m->records_in[s->hi], s->records);
+	if (s->m && s->dups)
+		atomic_fetch_add(&s->m->duplicates, s->dups);
+	s->dd_dirty = s->dd_loaded = 0;
+	s->records = s->dups = 0;
+	s->hdr_ok = 0;
+	s->run = NULL;
+	s->w = NULL;
+}
+
+/* This thread's state for a run of w's records on hi from IAP iap_id (w->mu held). */
+static struct run_state *rs_start(struct med_ctx *m, const struct med_run *run,
+                                  struct med_warrant *w, int hi, const char *iap_id)
+{
+	struct run_state *s = &rs;
+	rs_flush(s);
+	s->m = m;
+	s->run = run;
+	s->w = w;
+	s->hi = hi;
+	memset(&s->key, 0, sizeof s->key);
+	size_t idlen = strnlen(iap_id, HO_SPOOL_ID_MAX);
+	memcpy(s->key.iap, iap_id, idlen);
+	memcpy(s->key.xid, w->xid, 16);
+	return s;
+}
+
+/* 1 when s->key (has, epoch and seq set) was spooled already (med_dedup_seen's answer). */
+static int rs_seen(struct run_state *s)
+{
+	const struct ho_spool_key *k = &s->key;
+	if (!k->has || !s->m->dedup)
+		return 0;
+	if (!s->dd_loaded || s->dd_epoch != k->epoch) {
+		if (s->dd_dirty) { /* another epoch within the run: the last one's mark first */
+			struct ho_spool_key o = *k;
+			o.epoch = s->dd_epoch;
+			o.seq = s->dd_max;
+			med_dedup_note(s->m->dedup, &o);
+			s->dd_dirty = 0;
+		}
+		s->dd_found = med_dedup_mark(s->m->dedup, k, &s->dd_max);
+		s->dd_epoch = k->epoch;
+		s->dd_loaded = 1;
+	}
+	return s->dd_found && k->seq <= s->dd_max;
+}
+
+/* s->key was spooled (after rs_seen said no): its mark goes up (med_dedup_note's effect). */
+static void rs_note(struct run_state *s)
+{
+	const struct ho_spool_key *k = &s->key;
+	if (!k->has || !s->m->dedup)
+		return;
+	if (!s->dd_found || k->seq > s->dd_max) {
+		s->dd_found = 1;
+		s->dd_max = k->seq;
+		s->dd_dirty = 1;
+	}
+}
+
+/* The fixed part of the headers of w's records on hi towards each of its LEAs (and for HI3 the
+ * CC templates), with time stamp qualifier qual and interceptionPointID iap_id. */
+static void rs_headers(struct run_state *s, struct med_ctx *m, struct med_warrant *w, int hi,
+                       int qual, const char *iap_id)
+{
+	size_t ipl = strnlen(iap_id, MED_IPID_MAX);
+	for (size_t k = 0; k < w->nlea; k++) {
+		struct med_header *h = &s->h[k];
+		med_fill_header_locked(m, w, k, hi, h);
+		h->ts_qual = qual;
+		memcpy(h->ipid, iap_id, ipl);
+		h->ipid[ipl] = '\0';
+		if (hi == HO_HI3)
+			s->tpl_rc[k] = med_cc_template_sync(&cc_tpl[k], h);
+	}
+	s->hdr_ok = 1;
+	s->qual = qual;
+	s->hdr_cin = w->cin;
+	s->hdr_nlea = w->nlea;
+}
+
+/* Ends the run: its state written back, the warrant unlocked. */
+static void run_release(struct med_run *run)
+{
+	struct med_warrant *w = run->w;
+	if (!w)
+		return;
+	if (rs.run == run)
+		rs_flush(&rs);
+	run->w = NULL;
+	run->n = 0;
+	pthread_mutex_unlock(&w->mu);
+}
+
 void med_run_end(struct med_run *run)
 {
-	if (run && run->w) {
-		pthread_mutex_unlock(&run->w->mu);
-		run->w = NULL;
-	}
-	if (run)
+	if (run) {
+		run_release(run);
 		run->n = 0;
+	}
 }
 
 /* The end of one record's locked part: the run keeps the warrant locked for the next record of
- * the same XID and handover (at most MED_RUN_MAX), else it is unlocked. */
-static void run_keep(struct med_run *run, struct med_warrant *w, int hi)
+ * the same XID and handover, at most MED_RUN_MAX records. */
+static void run_next(struct med_run *run)
 {
-	if (run && run->w != w) { /* a new run starts with this record */
-		run->w = w;
-		run->hi = hi;
-		run->n = 0;
-		memcpy(run->xid, w->xid, 16);
-	}
-	if (!run || ++run->n >= MED_RUN_MAX) {
-		if (run) {
-			run->w = NULL;
-			run->n = 0;
-		}
-		pthread_mutex_unlock(&w->mu);
-	}
+	if (++run->n >= MED_RUN_MAX)
+		run_release(run);
 }
 
 int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *iap_id,
                   uint8_t *scratch, size_t cap, struct med_run *run)
 {
+	/* Without a run from the caller, the record is a run of its own. */
+	struct med_run solo = {NULL, {0}, 0, 0};
+	int single = run == NULL;
+	if (single)
+		run = &solo;
 	int x3 = p->type == LT_X3;
 	int hi = x3 ? HO_HI3 : HO_HI2;
 	struct med_warrant *w;
-	if (run && run->w && run->hi == hi && memcmp(run->xid, p->xid, 16) == 0) {
+	if (run->w && run->hi == hi && memcmp(run->xid, p->xid, 16) == 0) {
 		w = run->w; /* locked, its spool room checked at the run's start */
 	} else {
 		med_run_end(run);
@@ -217,20 +344,11 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 	}
 	int dir = map_dir(p->direction);
 
-	/* The de-duplication key: kept with the spooled record (docs/delivery.md). */
-	struct ho_spool_key key;
-	key.has = p->has_seq;
-	size_t idlen = strnlen(iap_id, HO_SPOOL_ID_MAX);
-	memcpy(key.iap, iap_id, idlen);
-	key.iap[idlen] = '\0';
-	key.epoch = p->has_epoch ? p->epoch : 0;
-	memcpy(key.xid, p->xid, 16);
-	key.seq = p->seq;
-
 	/* Back-pressure: while a spool of this warrant is full, nothing more is taken from this
 	 * connection (not read, not acknowledged); the IAP keeps its data. Checked once per run
 	 * of records (the bound is soft by at most one run per connection). */
-	if (!run || run->w != w) {
+	struct run_state *s = &rs;
+	if (run->w != w) {
 		pthread_mutex_lock(&w->mu);
 		while (spool_full_locked(w, hi)) {
 			pthread_mutex_unlock(&w->mu);
@@ -239,17 +357,34 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 			usleep(50 * 1000);
 			pthread_mutex_lock(&w->mu);
 		}
+		run->w = w;
+		run->hi = hi;
+		run->n = 0;
+		memcpy(run->xid, w->xid, 16);
+		s = rs_start(m, run, w, hi, iap_id);
+	} else if (s->run != run || s->w != w || s->hi != hi) {
+		s = rs_start(m, run, w, hi, iap_id); /* another run came between in this thread */
 	}
-	if (med_dedup_seen(m->dedup, &key)) {
-		run_keep(run, w, hi);
-		atomic_fetch_add(&m->duplicates, 1);
+
+	/* The de-duplication key: kept with the spooled record (docs/delivery.md). */
+	struct ho_spool_key *key = &s->key;
+	key->has = p->has_seq;
+	key->epoch = p->has_epoch ? p->epoch : 0;
+	key->seq = p->seq;
+	if (rs_seen(s)) {
+		s->dups++;
+		run_next(run);
+		if (single)
+			med_run_end(run);
 		return 0;
 	}
 	if (w->state == MED_W_PENDING && p->has_ts)
 		lt_wallclock(&now, &nsec);
 	int state = med_warrant_activate_locked(m, w, now, scratch, cap);
 	if (state != MED_W_ACTIVE || !med_warrant_admit_locked(w, p, ts_sec)) {
-		run_keep(run, w, hi);
+		run_next(run);
+		if (single)
+			med_run_end(run);
 		med_drop(m, MED_DROP_INACTIVE,
 		         "iap %s x2x3: record for %s outside its active window dropped", iap_id,
 		         w->conf->liid);
@@ -260,27 +395,27 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 	(void)med_cin_roll_locked(m, w, scratch, cap);
 	if (p->correlation != w->cin)
 		atomic_fetch_add(&m->cin_remapped, 1);
+	if (!s->hdr_ok || s->qual != qual || s->hdr_cin != w->cin || s->hdr_nlea != w->nlea)
+		rs_headers(s, m, w, hi, qual, iap_id);
 	int rc = 0, spooled = 0;
 	/* Each of the warrant's LEAs gets its own copy with its own numbering. */
 	for (size_t k = 0; k < w->nlea; k++) {
-		struct med_header h;
-		med_fill_header_locked(m, w, k, hi, &h);
-		h.ts_sec = ts_sec;
-		h.ts_usec = ts_usec;
-		h.ts_qual = qual;
-		size_t ipl = strnlen(iap_id, sizeof h.ipid - 1);
-		memcpy(h.ipid, iap_id, ipl);
-		h.ipid[ipl] = '\0';
-		long n = x3 ? med_encode_cc_fast(&cc_tpl, &h, dir, p->payload, p->payload_len,
-		                                 scratch, cap)
-		            : med_encode_iri_report(&h, dir, &facts, scratch, cap);
+		struct med_header *h = &s->h[k];
+		h->seq = w->lea[k].seq[hi]; /* advanced below once the record is encoded */
+		h->ts_sec = ts_sec;
+		h->ts_usec = ts_usec;
+		long n = !x3 ? med_encode_iri_report(h, dir, &facts, scratch, cap)
+		         : s->tpl_rc[k]
+		             ? s->tpl_rc[k]
+		             : med_cc_template_encode(&cc_tpl[k], h->seq, ts_sec, ts_usec, dir,
+		                                      p->payload, p->payload_len, scratch, cap);
 		if (n < 0) {
 			med_drop(m, MED_DROP_ENCODE,
 			         "iap %s x2x3: cannot encode a record for %s (code %ld)", iap_id,
 			         w->conf->liid, n);
 			continue;
 		}
-		int erc = ho_enqueue(w->lea[k].link[hi], scratch, (size_t)n, &key);
+		int erc = ho_enqueue(w->lea[k].link[hi], scratch, (size_t)n, key);
 		if (erc == HO_E_IO) {
 			rc = -1; /* not durable: the IAP must resend it (logged by the spool) */
 			continue;
@@ -289,18 +424,18 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 		if (erc != 0) {
 			atomic_fetch_add(&m->drops[MED_DROP_QUEUE], 1); /* LEA removed/draining */
 		} else {
-			atomic_fetch_add(&m->records_in[hi], 1);
+			s->records++;
 			spooled = 1;
 		}
 	}
 	if (spooled)
-		med_dedup_note(m->dedup, &key);
+		rs_note(s);
 	if (rc != 0) { /* the connection is dropped: no run goes on */
-		if (run && run->w == w)
-			run->w = NULL;
-		pthread_mutex_unlock(&w->mu);
+		run_release(run);
 		return rc;
 	}
-	run_keep(run, w, hi);
+	run_next(run);
+	if (single)
+		med_run_end(run);
 	return rc;
 }

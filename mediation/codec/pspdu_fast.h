@@ -15,6 +15,9 @@
 /* Room for the fixed header part: li-psDomainId, LIID, authorizationCountryCode and the whole
  * communicationIdentifier (at most 92 bytes with every field at its largest). */
 #define MED_CC_TPL_PRE 112
+/* Room for a whole record up to its packet: the fixed part, the per-record header fields and
+ * the payload's nested tags and lengths (about 205 bytes at most; a longer one is not kept). */
+#define MED_CC_TPL_LAST 256
 
 /* A template. Its size is public so callers may embed one (or keep one per thread) and fill it
  * with med_cc_template_init; the members are the encoder's business. One template is used by
@@ -31,6 +34,16 @@ struct med_cc_template {
 	int64_t gt_sec;        /* second whose date part is in gt_date (-1: none) */
 	uint8_t gt_date[14];   /* "YYYYMMDDhhmmss" */
 	struct med_header key; /* the fields it was built from (seq and time zeroed) */
+	/* The last record's bytes up to its packet, with the shape they were made for (packet
+	 * length, direction, octets of the sequence number and of each time field) and where
+	 * those fields lie: a record of the same shape is this copy with the per-record fields
+	 * written over (last_len 0: none yet). */
+	uint8_t last[MED_CC_TPL_LAST];
+	uint16_t last_len;
+	uint8_t last_seqn, last_secn, last_usn, last_gtn;
+	int8_t last_dir;
+	uint32_t last_pkt_len;
+	uint16_t off_seq, off_gt, off_sec, off_usec;
 };
 
 /* Fills t from h's fixed fields: liid, auth_cc, deliv_cc, operator_id, ne_id, has_cin/cin,
@@ -53,6 +66,13 @@ void med_cc_template_free(struct med_cc_template *t);
 long med_cc_template_encode(struct med_cc_template *t, uint32_t seq, int64_t ts_sec,
                             uint32_t ts_usec, int dir, const uint8_t *pkt, size_t pkt_len,
                             uint8_t *out, size_t cap);
+
+/* Makes t the template of h's fixed fields (as med_cc_template_init lists them): rebuilt in
+ * place only when they differ from those t was built for (or t is zero-filled or not valid).
+ * 0, or MED_E_ARG (t->valid = 0) for a header med_cc_template_init refuses. For a caller that
+ * keeps the fixed fields across many records: sync once when they may have changed, then
+ * med_cc_template_encode per record. */
+int med_cc_template_sync(struct med_cc_template *t, const struct med_header *h);
 
 /* Drop-in for med_encode_cc with the same arguments, return values and bytes, plus a template
  * slot t: when h's fixed fields differ from those t was built for (or t is zero-filled), t is

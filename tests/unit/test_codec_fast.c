@@ -249,6 +249,43 @@ static void test_boundaries(void **state)
 	}
 }
 
+/* Streams as the mediator makes them: one template, the packet size and direction held, the
+ * sequence number counting up across INTEGER sign-byte boundaries and the time moving on, so
+ * most records take the same-shape path (the last record's bytes with the fields written
+ * over) and some are a new shape; every one compared with asn1c. */
+static void test_streams(void **state)
+{
+	(void)state;
+	static const uint32_t starts[] = {0,     120,     250,         32760,
+	                                  65530, 8388600, 2147483640u, 4294967290u};
+	static const size_t sizes[] = {20, 60, 576, 1500};
+	for (int form = MED_TS_MICRO; form <= MED_TS_BOTH; form++) {
+		for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+			struct med_header h = rand_header();
+			h.ts_form = form;
+			struct med_cc_template t;
+			assert_int_equal(med_cc_template_init(&t, &h), 0);
+			int dir = (int)(MED_DIR_NONE + (int)below(6));
+			h.ts_sec = 1795000000 - 3;
+			h.ts_usec = 999990;
+			for (size_t st = 0; st < sizeof starts / sizeof starts[0]; st++) {
+				h.seq = starts[st];
+				for (int r = 0; r < 40; r++, h.seq++) {
+					/* µs steps of 1..64 (the fraction's length changes at
+					 * trailing zeros), now and then into the next second */
+					h.ts_usec += 1 + (uint32_t)below(64);
+					if (h.ts_usec > 999999) {
+						h.ts_usec -= 1000000;
+						h.ts_sec++;
+					}
+					size_t n = rand_packet(sizes[si]);
+					assert_true(check(&t, &h, dir, n, sizeof want) > 0);
+				}
+			}
+		}
+	}
+}
+
 /* The drop-in med_encode_cc_fast: headers changing under one slot rebuild it. */
 static void test_dropin(void **state)
 {
@@ -377,9 +414,8 @@ int main(void)
 	seed = s && *s ? strtoull(s, NULL, 0) : UINT64_C(0x1a5f7a9c0de5eed5);
 	rng_state = seed ? seed : 1;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_random_records),
-	    cmocka_unit_test(test_boundaries),
-	    cmocka_unit_test(test_dropin),
+	    cmocka_unit_test(test_random_records), cmocka_unit_test(test_boundaries),
+	    cmocka_unit_test(test_streams),        cmocka_unit_test(test_dropin),
 	    cmocka_unit_test(test_refusals),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
