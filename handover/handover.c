@@ -135,10 +135,22 @@ void ho_link_confirm_locked(struct ho_link *l, const struct ho_spool_pos *pos)
 	uint64_t before = ho_spool_cursor(l->sp).rec;
 	if (pos->rec <= before)
 		return;
-	/* Segments are about to go: the caller's de-duplication state must not need them. */
-	if (l->ho->site.before_delete && ho_spool_would_delete(l->sp, pos) > 0)
-		l->ho->site.before_delete(l->ho->site.key_arg);
-	if (ho_spool_confirm(l->sp, pos) != 0) {
+	struct ho_spool_step st;
+	struct ho_spool *sp = l->sp;
+	int r = ho_spool_confirm_begin(sp, pos, &st);
+	if (r > 0) {
+		/* The durable part (fsyncs) without the link's lock, so the records coming in are
+		 * not held up: segments are about to go, so first the caller's de-duplication
+		 * state that must not need them, then the cursor file. Only this link's delivery
+		 * thread confirms, one confirmation at a time. */
+		pthread_mutex_unlock(&l->mu);
+		if (st.drop && l->ho->site.before_delete)
+			l->ho->site.before_delete(l->ho->site.key_arg);
+		int saved = ho_spool_cursor_save(sp, &st) == 0;
+		pthread_mutex_lock(&l->mu);
+		r = ho_spool_confirm_finish(sp, &st, saved);
+	}
+	if (r != 0) {
 		l->spool_errors++;
 		return;
 	}

@@ -73,7 +73,8 @@ struct ho_ctx {
 
 /* handover.c: records waiting (appended, not confirmed); with l->mu held. */
 uint64_t ho_link_pending(const struct ho_link *l);
-/* With l->mu held: everything before pos is confirmed by the LEA. */
+/* With l->mu held: everything before pos is confirmed by the LEA. The lock is released while
+ * the cursor file is written and synced (ho_spool_confirm_begin), then taken again. */
 void ho_link_confirm_locked(struct ho_link *l, const struct ho_spool_pos *pos);
 
 /* deliver.c: the delivery thread of one handover. */

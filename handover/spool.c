@@ -355,7 +355,7 @@ static int read_cursor(struct ho_spool *sp, struct ho_spool_pos *c)
 	return 0;
 }
 
-static int write_cursor(struct ho_spool *sp, const struct ho_spool_pos *c)
+static int write_cursor(const struct ho_spool *sp, const struct ho_spool_pos *c)
 {
 	char path[1300], tmp[1300];
 	snprintf(path, sizeof path, "%s/cursor", sp->dir);
@@ -889,7 +889,8 @@ struct ho_spool_pos ho_spool_written_end(const struct ho_spool *sp)
 	return (struct ho_spool_pos){s->first, s->written, s->first + s->wrec};
 }
 
-int ho_spool_confirm(struct ho_spool *sp, const struct ho_spool_pos *pos)
+int ho_spool_confirm_begin(struct ho_spool *sp, const struct ho_spool_pos *pos,
+                           struct ho_spool_step *st)
 {
 	if (pos->rec < sp->cursor.rec)
 		return 0;
@@ -898,25 +899,39 @@ int ho_spool_confirm(struct ho_spool *sp, const struct ho_spool_pos *pos)
 	normalize(sp, &p, &idx);
 	if (p.seg == sp->cursor.seg && p.off == sp->cursor.off)
 		return 0;
-	/* segments wholly before the cursor's segment are done */
-	size_t drop = idx;
-	/* The cursor file is rewritten (tmp, fsync, rename) at most every CURSOR_SAVE_MS while
-	 * confirmations stream in, before segments are deleted, and at close; in between the
-	 * confirmed position is kept in memory. A crash can then only resend what the LEA
-	 * confirmed in the last CURSOR_SAVE_MS (the LEA drops duplicates), never lose. */
+	/* Segments wholly before the cursor's segment are done. The cursor file is rewritten
+	 * (tmp, fsync, rename) at most every CURSOR_SAVE_MS while confirmations stream in, before
+	 * segments are deleted, and at close; in between the confirmed position is kept in
+	 * memory. A crash can then only resend what the LEA confirmed in the last CURSOR_SAVE_MS
+	 * (the LEA drops duplicates), never lose. */
 	int64_t now = lt_now_ms();
-	if (drop || now - sp->cursor_ms >= CURSOR_SAVE_MS) {
-		if (write_cursor(sp, &p) != 0) {
-			io_err(sp, "cannot write the cursor");
-			return -1;
-		}
-		sp->cursor_ms = now;
-		sp->cursor_unsaved = 0;
-	} else {
-		sp->cursor_unsaved = 1;
+	if (idx || now - sp->cursor_ms >= CURSOR_SAVE_MS) {
+		st->pos = p;
+		st->drop = idx;
+		st->now = now;
+		return 1;
 	}
+	sp->cursor_unsaved = 1;
 	sp->cursor = p;
-	for (size_t i = 0; i < drop; i++) {
+	return 0;
+}
+
+int ho_spool_cursor_save(const struct ho_spool *sp, const struct ho_spool_step *st)
+{
+	return write_cursor(sp, &st->pos);
+}
+
+int ho_spool_confirm_finish(struct ho_spool *sp, const struct ho_spool_step *st, int saved)
+{
+	if (!saved) {
+		io_err(sp, "cannot write the cursor");
+		return -1;
+	}
+	sp->cursor_ms = st->now;
+	sp->cursor_unsaved = 0;
+	sp->cursor = st->pos;
+	/* only confirmations remove segments (from the front): the first st->drop are the same */
+	for (size_t i = 0; i < st->drop; i++) {
 		char path[1300];
 		seg_path(sp, sp->segs[i].first, path, sizeof path);
 		close(sp->segs[i].fd);
@@ -935,11 +950,20 @@ int ho_spool_confirm(struct ho_spool *sp, const struct ho_spool_pos *pos)
 			lt_warn("%s: spool: cannot delete %s: %s", sp->name, path, strerror(errno));
 		sp->total -= sp->segs[i].bytes;
 	}
-	if (drop) {
-		memmove(sp->segs, sp->segs + drop, (sp->nsegs - drop) * sizeof *sp->segs);
-		sp->nsegs -= drop;
+	if (st->drop) {
+		memmove(sp->segs, sp->segs + st->drop, (sp->nsegs - st->drop) * sizeof *sp->segs);
+		sp->nsegs -= st->drop;
 	}
 	return 0;
+}
+
+int ho_spool_confirm(struct ho_spool *sp, const struct ho_spool_pos *pos)
+{
+	struct ho_spool_step st;
+	int r = ho_spool_confirm_begin(sp, pos, &st);
+	if (r <= 0)
+		return r;
+	return ho_spool_confirm_finish(sp, &st, ho_spool_cursor_save(sp, &st) == 0);
 }
 
 size_t ho_spool_would_delete(struct ho_spool *sp, const struct ho_spool_pos *pos)

@@ -107,6 +107,24 @@ size_t ho_spool_read_ex(struct ho_spool *sp, struct ho_spool_pos *pos, uint8_t *
 /* Everything before pos is confirmed: persists the cursor and deletes the segments wholly
  * before it. 0 or -1 (logged; the old cursor stays, so records are resent, not lost). */
 int ho_spool_confirm(struct ho_spool *sp, const struct ho_spool_pos *pos);
+/* ho_spool_confirm in three steps, so that its slow part (the cursor file written and synced,
+ * and whatever must be durable before segments go) runs outside the caller's lock:
+ * ho_spool_confirm_begin (locked) returns 0 when the confirmation is taken in memory and
+ * nothing more is to be done (or nothing moved), 1 when the cursor file must be written:
+ * then ho_spool_cursor_save(sp, st) without the lock (it reads only the spool's directory
+ * and policy; one confirmation at a time per spool), and ho_spool_confirm_finish(sp, st,
+ * saved) with the lock again: it moves the cursor and deletes or keeps for reuse the
+ * st->drop segments before it (0), or logs that the cursor could not be written (-1,
+ * nothing moved). */
+struct ho_spool_step {
+	struct ho_spool_pos pos;
+	size_t drop; /* segments done once the cursor is saved */
+	int64_t now;
+};
+int ho_spool_confirm_begin(struct ho_spool *sp, const struct ho_spool_pos *pos,
+                           struct ho_spool_step *st);
+int ho_spool_cursor_save(const struct ho_spool *sp, const struct ho_spool_step *st);
+int ho_spool_confirm_finish(struct ho_spool *sp, const struct ho_spool_step *st, int saved);
 
 /* How many segment files ho_spool_confirm(sp, pos) would delete. */
 size_t ho_spool_would_delete(struct ho_spool *sp, const struct ho_spool_pos *pos);
