@@ -55,13 +55,7 @@ struct session {
 static void timed_wait(struct ho_link *l, int64_t ms)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	lt_abstime_ms(&ts, ms);
 	pthread_cond_timedwait(&l->cv, &l->mu, &ts);
 }
 

@@ -202,12 +202,7 @@ int ho_room_wait(struct ho_link *l, int ms)
 		if (!l->full || l->stopping || ms <= 0 || lt_now_ms() >= until)
 			break;
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		lt_abstime_ms(&ts, 50);
 		pthread_cond_timedwait(&l->cv, &l->mu, &ts);
 	}
 	int rc = l->full ? HO_E_FULL : 0;
@@ -277,12 +272,7 @@ static void wait_done(struct ho_ctx *ho, int64_t until, const volatile sig_atomi
 	pthread_mutex_lock(&ho->mu);
 	while (!all_done(ho) && lt_now_ms() < until && !(cancel && *cancel)) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		lt_abstime_ms(&ts, 100);
 		pthread_cond_timedwait(&ho->done_cv, &ho->mu, &ts);
 	}
 	pthread_mutex_unlock(&ho->mu);

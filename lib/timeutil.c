@@ -69,3 +69,14 @@ int64_t lt_backoff_ms(int attempt, int64_t base_ms, int64_t cap_ms)
 		r = (uint32_t)lt_now_ms();
 	return ceil > 0 ? (int64_t)(r % (uint64_t)(ceil + 1)) : 0;
 }
+
+void lt_abstime_ms(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}

@@ -6,6 +6,9 @@
 
 /* Monotonic milliseconds, for timeouts and backoff. */
 int64_t lt_now_ms(void);
+/* The CLOCK_REALTIME time ms milliseconds from now, for pthread_cond_timedwait. */
+struct timespec;
+void lt_abstime_ms(struct timespec *ts, int64_t ms);
 /* Wall clock as seconds + nanoseconds since 1970 (UTC). */
 void lt_wallclock(int64_t *sec, uint32_t *nsec);
 /* Parses an ISO 8601 UTC time "2026-11-27T05:40:00Z" to seconds since 1970. 0 or -1. */

@@ -147,12 +147,7 @@ void med_stop_intake(struct med_ctx *m)
 	pthread_mutex_lock(&m->conn_mu);
 	while (m->nconns > 0 && lt_now_ms() < until) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		lt_abstime_ms(&ts, 100);
 		pthread_cond_timedwait(&m->conn_cv, &m->conn_mu, &ts);
 	}
 	int left = m->nconns;

@@ -13,6 +13,7 @@
 
 #include "handover/spool.h"
 #include "lib/log.h"
+#include "lib/timeutil.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -127,13 +128,7 @@ uint64_t med_sync_request(struct med_ctx *m)
 int med_sync_poll(struct med_ctx *m, uint64_t gen, int wait_ms)
 {
 	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += wait_ms / 1000;
-	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	lt_abstime_ms(&until, wait_ms);
 	pthread_mutex_lock(&m->sy_mu);
 	while (m->sy_done < gen && wait_ms > 0 && m->sy_started &&
 	       pthread_cond_timedwait(&m->sy_done_cv, &m->sy_mu, &until) == 0)
