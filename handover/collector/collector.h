@@ -112,7 +112,8 @@ int col_pcap_rec_header(uint8_t out[16], int64_t sec, uint32_t usec, size_t pkt_
 /* The CSV header line "liid,cin,seq,time,iri_type,event,username,src,dst,sport,dport,proto". */
 int col_csv_header(FILE *f);
 /* One CSV field (RFC 4180): quoted when it holds , " CR LF or starts/ends with a space;
- * quotes doubled. */
+ * quotes doubled. A field starting with = + - @ TAB or CR (a spreadsheet formula: CSV
+ * injection) is quoted with a ' put in front of it. */
 int col_csv_field(FILE *f, const char *s, size_t len);
 /* One IRI record as a CSV line. IPIRI events: event = accessEventType name, username, src =
  * targetIPAddress when present. IPIRIOnly reports: event "headerReport", src/dst addresses,

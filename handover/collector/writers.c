@@ -62,12 +62,16 @@ int col_csv_header(FILE *f)
 
 int col_csv_field(FILE *f, const char *s, size_t len)
 {
-	int quote = len > 0 && (s[0] == ' ' || s[len - 1] == ' ');
+	/* A field a spreadsheet would take for a formula (= + - @ tab CR first: CSV injection)
+	 * is written as text: quoted, with a ' in front. The exact bytes are in hi2.ber. */
+	int formula = len > 0 && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' ||
+	                          s[0] == '\t' || s[0] == '\r');
+	int quote = formula || (len > 0 && (s[0] == ' ' || s[len - 1] == ' '));
 	for (size_t i = 0; i < len && !quote; i++)
 		quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
 	if (!quote)
 		return len && fwrite(s, 1, len, f) != len ? COL_E_IO : 0;
-	if (fputc('"', f) == EOF)
+	if (fputc('"', f) == EOF || (formula && fputc('\'', f) == EOF))
 		return COL_E_IO;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '"' && fputc('"', f) == EOF)

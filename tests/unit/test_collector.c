@@ -275,8 +275,9 @@ static void pcap_roundtrip(void **state)
 /* ---- CSV ---- */
 static void fill_fields(FILE *f, void *arg)
 {
-	const char *v[] = {"plain",  "a,b", "say \"hi\"", "two\nlines", " lead",
-	                   "trail ", "",    "cr\r",       "x"};
+	const char *v[] = {"plain",    "a,b",  "say \"hi\"", "two\nlines", " lead", "trail ",
+	                   "",         "cr\r", "x",          "=1+2",       "+x",    "-y",
+	                   "@SUM(A1)", "\tz",  "\rw",        "=\"a\",b",   "a=b"};
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
 		assert_int_equal(col_csv_field(f, v[i], strlen(v[i])), 0);
 		fputc('|', f);
@@ -287,7 +288,9 @@ static void csv_quoting(void **state)
 {
 	char *s = mem_text(fill_fields, NULL);
 	assert_string_equal(s, "plain|\"a,b\"|\"say \"\"hi\"\"\"|\"two\nlines\"|\" lead\"|"
-	                       "\"trail \"||\"cr\r\"|x|");
+	                       "\"trail \"||\"cr\r\"|x|"
+	                       "\"'=1+2\"|\"'+x\"|\"'-y\"|\"'@SUM(A1)\"|\"'\tz\"|\"'\rw\"|"
+	                       "\"'=\"\"a\"\",b\"|a=b|");
 	free(s);
 }
 
