@@ -4,6 +4,8 @@
  * The record checker also runs over the raw bytes at every offset. */
 #include "handover/spool.h"
 
+#include "fuzz_dir.h"
+
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,49 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static char dir[64];
 static uint8_t batch[256 * 1024];
-
-static void cleanup(void)
-{
-	char p[128];
-	snprintf(p, sizeof p, "%s/00000000000000000000.seg", dir);
-	unlink(p);
-	snprintf(p, sizeof p, "%s/cursor", dir);
-	unlink(p);
-	snprintf(p, sizeof p, "%s/cursor.tmp", dir);
-	unlink(p);
-	snprintf(p, sizeof p, "%s/lock", dir);
-	unlink(p);
-}
-
-static void at_exit(void)
-{
-	cleanup();
-	rmdir(dir);
-}
-
-static void put(const char *name, const uint8_t *d, size_t n)
-{
-	char p[128];
-	snprintf(p, sizeof p, "%s/%s", dir, name);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0)
-		abort();
-	if (n && write(fd, d, n) != (ssize_t)n)
-		abort();
-	close(fd);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!dir[0]) {
-		snprintf(dir, sizeof dir, "/tmp/lawtap-fuzz-spool-XXXXXX");
-		if (!mkdtemp(dir))
-			abort();
-		atexit(at_exit);
-	}
 	/* the checker over raw bytes */
 	for (size_t off = 0; off < size && off < 4096; off++) {
 		size_t rl;
@@ -63,14 +27,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* an input starting with "CUR!" carries a cursor image in its next 36 bytes */
 	size_t skip = 0;
-	cleanup();
+	fuzz_dir_fresh("spool");
 	if (size >= 40 && memcmp(data, "CUR!", 4) == 0) {
-		put("cursor", data + 4, 36);
+		fuzz_dir_put("cursor", data + 4, 36);
 		skip = 40;
 	}
-	put("00000000000000000000.seg", data + skip, size - skip);
+	fuzz_dir_put("00000000000000000000.seg", data + skip, size - skip);
 	char err[512];
-	struct ho_spool_conf c = {dir, 64 * 1024, HO_FSYNC_NONE, "fuzz"};
+	struct ho_spool_conf c = {fuzz_dir, 64 * 1024, HO_FSYNC_NONE, "fuzz"};
 	for (int round = 0; round < 2; round++) {
 		struct ho_spool *sp = ho_spool_open(&c, NULL, NULL, err, sizeof err);
 		if (!sp)
