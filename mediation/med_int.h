@@ -136,18 +136,37 @@ struct med_ctx {
 	pthread_t sy_thr;
 };
 
-/* dedup.c: (IAP id, run epoch, XID, seq) de-duplication (docs/delivery.md). */
+/* dedup.c: (IAP id, run epoch, XID, LEA, seq) de-duplication (docs/delivery.md). A mark is
+ * per LEA (the LEA id), or for every LEA of the XID (lea NULL or ""): the marks of an older
+ * dedup file and of spools opened without an LEA id. A record is spooled for an LEA already
+ * when its seq is not above the higher of the two marks. */
 struct med_dedup;
 struct ho_spool_key;
 struct med_dedup *med_dedup_new(const char *state_dir); /* loads <state_dir>/dedup */
 void med_dedup_free(struct med_dedup *d);
-/* 1 when a record with this key was spooled already. Callers serialise per XID (w->mu). */
-int med_dedup_seen(struct med_dedup *d, const struct ho_spool_key *k);
-void med_dedup_note(struct med_dedup *d, const struct ho_spool_key *k);
-void med_dedup_key_fn(void *arg, const struct ho_spool_key *k); /* spool open callback */
+/* 1 when a record with this key was spooled for LEA lea already (lea NULL: for every LEA).
+ * Callers serialise per XID (w->mu). */
+int med_dedup_seen_lea(struct med_dedup *d, const struct ho_spool_key *k, const char *lea);
+int med_dedup_seen(struct med_dedup *d, const struct ho_spool_key *k); /* lea NULL */
+/* Raises the mark of k's (IAP id, epoch, XID) for LEA lea (NULL: every LEA) to k->seq. */
+void med_dedup_note_lea(struct med_dedup *d, const struct ho_spool_key *k, const char *lea);
+void med_dedup_note(struct med_dedup *d, const struct ho_spool_key *k); /* lea NULL */
+/* The mark of k's (IAP id, epoch, XID) for LEA lea, the one for every LEA included: 1 and *max,
+ * or 0 (*max 0). med_dedup_mark (mediation.h) is lea NULL. */
+int med_dedup_mark_lea(struct med_dedup *d, const struct ho_spool_key *k, const char *lea,
+                       uint32_t *max);
+/* med_dedup_mark_lea for n (at most 32) LEAs under one lock: bit i of the result set when
+ * leas[i] has a mark, in max[i]. For records.c's per-run cache. */
+uint32_t med_dedup_marks(struct med_dedup *d, const struct ho_spool_key *k, const char *const *leas,
+                         size_t n, uint32_t *max);
+void med_dedup_key_fn(void *arg, const struct ho_spool_key *k); /* spool open callback (d) */
 void med_dedup_save(void *arg);                                 /* before segment deletion */
 /* Fills the delivery settings of a handover site (spool directory and bounds, fsync policy,
- * de-duplication hooks; creates m->dedup on first use). Call before every ho_new. */
+ * de-duplication hooks; creates m->dedup on first use). Call before every ho_new. With
+ * med_delivery_site_lea the site is for the handovers of LEA lea alone: the keys found in
+ * their spools at open raise that LEA's marks; med_delivery_site (no LEA) raises the marks for
+ * every LEA with them (a resend after a restart then skips an LEA that missed the record). */
+void med_delivery_site_lea(struct med_ctx *m, struct ho_site *site, const char *lea);
 void med_delivery_site(struct med_ctx *m, struct ho_site *site);
 /* Group commit: makes every spooled record durable per the fsync policy (before a keep-alive
  * of an IAP is acknowledged). 0 or -1 (logged). */

@@ -143,11 +143,10 @@ struct med_lea_int {
 };
 extern const struct med_lea_int med_lea_ints[]; /* ends with key NULL */
 
-/* dedup.c, for records.c's per-run cache of one mark (the rest of the de-duplication API is in
- * med_int.h): 1 when a mark exists for k's (IAP id, run epoch, XID), its highest sequence
- * number in *max; 0 (*max = 0) when none. k->seq and k->has are not looked at. Callers
- * serialise per XID (w->mu) as for med_dedup_seen/med_dedup_note: a record of the key is a
- * duplicate when its seq is not above the mark, and the mark is raised with med_dedup_note. */
+/* dedup.c: the de-duplication mark that holds for every LEA of k's (IAP id, run epoch, XID)
+ * (an older dedup file's, or a spool's opened without an LEA id): 1 and its highest sequence
+ * number in *max, or 0 (*max = 0). Per-LEA marks: med_dedup_mark_lea / med_dedup_marks in
+ * med_int.h. k->seq and k->has are not looked at. Callers serialise per XID (w->mu). */
 struct med_dedup;
 struct ho_spool_key;
 int med_dedup_mark(struct med_dedup *d, const struct ho_spool_key *k, uint32_t *max);

@@ -130,9 +130,10 @@ int med_cin_roll_locked(struct med_ctx *m, struct med_warrant *w, uint8_t *scrat
  * has one run at a time). It is only used while the run holds w->mu, which every writer of the
  * warrant's fields and of the de-duplication marks of its XID holds too (med_int.h), so what it
  * caches stays true for the run:
- * - the de-duplication mark of (IAP id, run epoch, XID): read once per run, raised here per
- *   spooled record and written back (med_dedup_note) when the run ends, before w->mu is
- *   released; the same decisions as med_dedup_seen/med_dedup_note per record, without their
+ * - the de-duplication marks of (IAP id, run epoch, XID), one per LEA slot of the warrant:
+ *   read once per run (med_dedup_marks, one lock), raised here per record spooled for the LEA
+ *   and written back (med_dedup_note_lea) when the run ends, before w->mu is released; the
+ *   same decisions as med_dedup_seen_lea/med_dedup_note_lea per record and LEA, without their
  *   lock and search per record;
  * - the PSHeader of each of the warrant's LEAs and its CC template, built once per run (again
  *   when the CIN or the time stamp qualifier changes); per record only the sequence number and
@@ -144,9 +145,14 @@ struct run_state {
 	struct med_warrant *w;
 	int hi;
 	struct ho_spool_key key; /* iap and xid fixed for the run; has, epoch, seq per record */
-	int dd_loaded, dd_found, dd_dirty;
+	int dd_loaded;
 	uint64_t dd_epoch;
-	uint32_t dd_max;
+	size_t dd_n;       /* LEA slots whose marks are loaded (w->nlea) */
+	uint32_t dd_found; /* bit k: slot k has a mark, dd_max[k] */
+	uint32_t dd_dirty; /* bit k: slot k's mark was raised, to be written back */
+	uint32_t dd_max[MED_WLEAS_MAX];
+	/* slot k's LEA id (in its med_lea_rt, which is kept until med_free) */
+	const char *dd_lea[MED_WLEAS_MAX];
 	int hdr_ok, qual;
 	uint32_t hdr_cin;
 	size_t hdr_nlea;
@@ -155,21 +161,31 @@ struct run_state {
 	uint64_t records, dups;
 };
 static _Thread_local struct run_state rs;
+_Static_assert(MED_WLEAS_MAX <= 32, "one bit per LEA slot in a uint32_t");
 /* One CC template per LEA slot of the warrant of the run: rebuilt in place (no allocation)
  * when a run of another warrant or CIN starts, otherwise kept. Byte-identical to med_encode_cc
  * (tests/unit/test_codec_fast.c). */
 static _Thread_local struct med_cc_template cc_tpl[MED_WLEAS_MAX];
 
-/* Writes the run's pending mark back and adds its counts: with the run's w->mu still held. */
+/* Writes the raised marks back (those of epoch s->dd_epoch). */
+static void rs_write_back(struct run_state *s)
+{
+	struct ho_spool_key k = s->key;
+	k.has = 1;
+	k.epoch = s->dd_epoch;
+	for (size_t i = 0; i < s->dd_n; i++)
+		if (s->dd_dirty >> i & 1) {
+			k.seq = s->dd_max[i];
+			med_dedup_note_lea(s->m->dedup, &k, s->dd_lea[i]);
+		}
+	s->dd_dirty = 0;
+}
+
+/* Writes the run's pending marks back and adds its counts: with the run's w->mu still held. */
 static void rs_flush(struct run_state *s)
 {
-	if (s->m && s->dd_dirty) {
-		struct ho_spool_key k = s->key;
-		k.has = 1;
-		k.epoch = s->dd_epoch;
-		k.seq = s->dd_max;
-		med_dedup_note(s->m->dedup, &k);
-	}
+	if (s->m && s->dd_dirty)
+		rs_write_back(s);
 	if (s->m && s->records)
 		atomic_fetch_add(&s->m->records_in[s->hi], s->records);
 	if (s->m && s->dups)
@@ -198,37 +214,41 @@ static struct run_state *rs_start(struct med_ctx *m, const struct med_run *run,
 	return s;
 }
 
-/* 1 when s->key (has, epoch and seq set) was spooled already (med_dedup_seen's answer). */
-static int rs_seen(struct run_state *s)
+/* The LEA slots of w that have s->key (has, epoch and seq set) spooled already: bit k for
+ * w->lea[k] (med_dedup_seen_lea's answer per LEA). */
+static uint32_t rs_have(struct run_state *s, const struct med_warrant *w)
 {
 	const struct ho_spool_key *k = &s->key;
 	if (!k->has || !s->m->dedup)
 		return 0;
-	if (!s->dd_loaded || s->dd_epoch != k->epoch) {
-		if (s->dd_dirty) { /* another epoch within the run: the last one's mark first */
-			struct ho_spool_key o = *k;
-			o.epoch = s->dd_epoch;
-			o.seq = s->dd_max;
-			med_dedup_note(s->m->dedup, &o);
-			s->dd_dirty = 0;
-		}
-		s->dd_found = med_dedup_mark(s->m->dedup, k, &s->dd_max);
+	if (!s->dd_loaded || s->dd_epoch != k->epoch || s->dd_n != w->nlea) {
+		if (s->dd_dirty) /* another epoch within the run: the last one's marks first */
+			rs_write_back(s);
+		s->dd_n = w->nlea;
+		for (size_t i = 0; i < s->dd_n; i++)
+			s->dd_lea[i] = w->lea[i].lea->def.ho.id;
+		s->dd_found = med_dedup_marks(s->m->dedup, k, s->dd_lea, s->dd_n, s->dd_max);
 		s->dd_epoch = k->epoch;
 		s->dd_loaded = 1;
 	}
-	return s->dd_found && k->seq <= s->dd_max;
+	uint32_t have = 0;
+	for (size_t i = 0; i < s->dd_n; i++)
+		if ((s->dd_found >> i & 1) && k->seq <= s->dd_max[i])
+			have |= 1u << i;
+	return have;
 }
 
-/* s->key was spooled (after rs_seen said no): its mark goes up (med_dedup_note's effect). */
-static void rs_note(struct run_state *s)
+/* s->key was spooled for LEA slot i (after rs_have said it had not): its mark goes up
+ * (med_dedup_note_lea's effect). */
+static void rs_note(struct run_state *s, size_t i)
 {
 	const struct ho_spool_key *k = &s->key;
-	if (!k->has || !s->m->dedup)
+	if (!k->has || !s->m->dedup || i >= s->dd_n)
 		return;
-	if (!s->dd_found || k->seq > s->dd_max) {
-		s->dd_found = 1;
-		s->dd_max = k->seq;
-		s->dd_dirty = 1;
+	if (!(s->dd_found >> i & 1) || k->seq > s->dd_max[i]) {
+		s->dd_found |= 1u << i;
+		s->dd_max[i] = k->seq;
+		s->dd_dirty |= 1u << i;
 	}
 }
 
@@ -371,7 +391,9 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 	key->has = p->has_seq;
 	key->epoch = p->has_epoch ? p->epoch : 0;
 	key->seq = p->seq;
-	if (rs_seen(s)) {
+	/* Per LEA: a resend after one LEA's spool write failed goes to that LEA alone. */
+	uint32_t have = rs_have(s, w);
+	if (have && have == (w->nlea < 32 ? (1u << w->nlea) - 1 : UINT32_MAX)) {
 		s->dups++;
 		run_next(run);
 		if (single)
@@ -397,9 +419,12 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 		atomic_fetch_add(&m->cin_remapped, 1);
 	if (!s->hdr_ok || s->qual != qual || s->hdr_cin != w->cin || s->hdr_nlea != w->nlea)
 		rs_headers(s, m, w, hi, qual, iap_id);
-	int rc = 0, spooled = 0;
-	/* Each of the warrant's LEAs gets its own copy with its own numbering. */
+	int rc = 0;
+	/* Each of the warrant's LEAs gets its own copy with its own numbering, unless it has the
+	 * record already (a resend). */
 	for (size_t k = 0; k < w->nlea; k++) {
+		if (have >> k & 1)
+			continue;
 		struct med_header *h = &s->h[k];
 		h->seq = w->lea[k].seq[hi]; /* advanced below once the record is encoded */
 		h->ts_sec = ts_sec;
@@ -417,7 +442,9 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 		}
 		int erc = ho_enqueue(w->lea[k].link[hi], scratch, (size_t)n, key);
 		if (erc == HO_E_IO) {
-			rc = -1; /* not durable: the IAP must resend it (logged by the spool) */
+			/* not durable: the IAP must resend it (logged by the spool); neither this
+			 * LEA's number nor its mark moves, so the resend gets this number here */
+			rc = -1;
 			continue;
 		}
 		w->lea[k].seq[hi]++;
@@ -425,11 +452,9 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 			atomic_fetch_add(&m->drops[MED_DROP_QUEUE], 1); /* LEA removed/draining */
 		} else {
 			s->records++;
-			spooled = 1;
+			rs_note(s, k);
 		}
 	}
-	if (spooled)
-		rs_note(s);
 	if (rc != 0) { /* the connection is dropped: no run goes on */
 		run_release(run);
 		return rc;

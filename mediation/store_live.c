@@ -167,7 +167,8 @@ struct med_lea_rt *med_lea_rt_new(struct med_ctx *m, const struct med_lea *def, 
 	snprintf(site.operator_id, sizeof site.operator_id, "%s",
 	         def->operator_id[0] ? def->operator_id : m->cfg->operator_id);
 	snprintf(site.ne_id, sizeof site.ne_id, "%s", m->cfg->ne_id);
-	med_delivery_site(m, &site); /* spool, fsync policy, de-duplication (docs/delivery.md) */
+	/* spool, fsync policy, per-LEA de-duplication (docs/delivery.md) */
+	med_delivery_site_lea(m, &site, def->ho.id);
 	struct ho_lea_conf hc;
 	SSL_CTX *ctx = med_lea_tls_ctx(m, def, &hc, err, errlen);
 	rt->ho = ctx ? ho_new(ctx, &site, &hc, 1, err, errlen) : NULL;

@@ -195,7 +195,7 @@ static int seen(uint64_t epoch, uint32_t seq)
 	k.epoch = epoch;
 	memcpy(k.xid, w->xid, 16);
 	k.seq = seq;
-	return med_dedup_seen(m->dedup, &k);
+	return med_dedup_seen_lea(m->dedup, &k, "lea1");
 }
 
 /* med_dedup_mark reads the mark med_dedup_note raised, per (IAP id, epoch, XID). */
