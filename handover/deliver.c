@@ -225,18 +225,34 @@ static int pa_send(struct ho_link *l, struct session *s, const struct ho_pa_tx *
 	s->last_write = lt_now_ms();
 	if (tx->tri == MED_TRI_KEEPALIVE || tx->tri == MED_TRI_PDU_ACK_REQUEST)
 		s->bytes_since_ka = 0;
-	if (tx->tri == MED_TRI_KEEPALIVE) {
+	if (tx->tri == MED_TRI_KEEPALIVE || tx->tri == MED_TRI_PDU_ACK_REQUEST) {
 		pthread_mutex_lock(&l->mu);
-		l->keepalives++;
+		if (tx->tri == MED_TRI_KEEPALIVE)
+			l->keepalives++;
+		else
+			l->pdu_ack_requests++;
 		pthread_mutex_unlock(&l->mu);
 	}
 	return 0;
+}
+
+/* ack_mode pdu-ack: makes the machine's mode visible to the statistics (ho_stats.ack). Only
+ * this thread writes l->pa_mode, so reading it here needs no lock. */
+static void pa_publish(struct ho_link *l)
+{
+	int m = ho_pa_med_mode(&l->pa);
+	if (m == l->pa_mode)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->pa_mode = m;
+	pthread_mutex_unlock(&l->mu);
 }
 
 /* ack_mode pdu-ack: carries out what a state machine call returned (rc, ev). 0 or -1 (drop the
  * link, s->why set). */
 static int pa_apply(struct ho_link *l, struct session *s, int rc, struct ho_pa_med_ev *ev)
 {
+	pa_publish(l);
 	if (rc < 0) {
 		snprintf(s->why, sizeof s->why, "%.200s, rebuilding the link",
 		         ev->note[0] ? ev->note : "pdu-ack protocol error");
@@ -269,6 +285,11 @@ static int pa_on_pdu(struct ho_link *l, struct session *s, const uint8_t *buf, s
 	int rc = ho_pa_med_on_pdu(&l->pa, &t, lt_now_ms(), &ev);
 	if (rc >= 0)
 		s->healthy = 1; /* an expected answer: the LEA is there */
+	if (rc >= 0 && t.tri == MED_TRI_PDU_ACK_RESPONSE) {
+		pthread_mutex_lock(&l->mu);
+		l->pdu_ack_responses++;
+		pthread_mutex_unlock(&l->mu);
+	}
 	return pa_apply(l, s, rc, &ev);
 }
 
@@ -552,6 +573,7 @@ static void on_dropped(struct ho_link *l, struct backoff *b, struct session *s)
 	if (l->lea->ack_mode == HO_ACK_PDU)
 		ho_pa_med_dropped(&l->pa, now);
 	pthread_mutex_lock(&l->mu);
+	l->pa_mode = ho_pa_med_mode(&l->pa);
 	l->reconnects++;
 	l->up = 0;
 	pthread_mutex_unlock(&l->mu);

@@ -333,6 +333,25 @@ size_t ho_count(const struct ho_ctx *ho)
 	return ho ? 2 * ho->nleas : 0;
 }
 
+/* With l->mu held: how the link confirms now (struct ho_stats: ack). */
+static const char *ack_name(const struct ho_link *l)
+{
+	if (l->lea->ack_mode == HO_ACK_WINDOW)
+		return "window";
+	if (l->lea->ack_mode != HO_ACK_PDU)
+		return "keepalive";
+	switch (l->pa_mode) {
+	case HO_PA_NEGOTIATING:
+		return "negotiating";
+	case HO_PA_ACTIVE:
+		return "pdu-ack";
+	case HO_PA_KEEPALIVE:
+		return "keepalive";
+	default:
+		return "down"; /* no connection (or one being dropped) */
+	}
+}
+
 int ho_get_stats(struct ho_ctx *ho, size_t i, struct ho_stats *st)
 {
 	if (!ho || i >= 2 * ho->nleas)
@@ -354,6 +373,9 @@ int ho_get_stats(struct ho_ctx *ho, size_t i, struct ho_stats *st)
 	st->spool_full = l->full;
 	st->spool_full_events = l->full_events;
 	st->spool_errors = l->spool_errors;
+	st->pdu_ack_requests = l->pdu_ack_requests;
+	st->pdu_ack_responses = l->pdu_ack_responses;
+	st->ack = ack_name(l);
 	pthread_mutex_unlock(&l->mu);
 	return 0;
 }
@@ -367,12 +389,13 @@ void ho_print_stats(struct ho_ctx *ho, FILE *out)
 		        "lea=%s hi=%d queued=%" PRIu64 " delivered=%" PRIu64 " confirmed=%" PRIu64
 		        " unconfirmed=%" PRIu64 " dropped=%" PRIu64 " keepalives=%" PRIu64
 		        " reconnects=%" PRIu64 " spool_bytes=%" PRIu64 " spool_full=%d"
-		        " spool_full_events=%" PRIu64 " spool_errors=%" PRIu64 "\n",
+		        " spool_full_events=%" PRIu64 " spool_errors=%" PRIu64
+		        " pdu_ack_requests=%" PRIu64 " pdu_ack_responses=%" PRIu64 " ack=%s\n",
 		        l->lea->id, l->hi == HO_HI2 ? 2 : 3, l->rec_in,
 		        l->sent_max > l->rec_base ? l->sent_max - l->rec_base : 0, l->rec_conf,
 		        ho_link_pending(l), l->dropped, l->keepalives, l->reconnects,
-		        l->sp ? ho_spool_bytes(l->sp) : 0, l->full, l->full_events,
-		        l->spool_errors);
+		        l->sp ? ho_spool_bytes(l->sp) : 0, l->full, l->full_events, l->spool_errors,
+		        l->pdu_ack_requests, l->pdu_ack_responses, ack_name(l));
 		pthread_mutex_unlock(&l->mu);
 	}
 	fflush(out);

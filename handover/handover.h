@@ -133,13 +133,23 @@ struct ho_stats {
 	uint64_t queued, delivered, confirmed, unconfirmed, keepalives, reconnects;
 	uint64_t spool_bytes, spool_max_bytes, spool_full_events, spool_errors;
 	int spool_full; /* back-pressure episode in progress (the alarm) */
+	/* ack_mode pdu-ack (docs/pdu-ack.md), this run: pDUAcknowledgementRequests written and
+	 * pDUAcknowledgementResponses received (each confirmed its request's records). Requests
+	 * outstanding when a connection is lost are never answered. 0 in the other modes. */
+	uint64_t pdu_ack_requests, pdu_ack_responses;
+	/* How the link confirms now: "keepalive" or "window" (the LEA's ack_mode); for ack_mode
+	 * pdu-ack the mode of the current connection: "pdu-ack" (in force), "keepalive" (the
+	 * fallback), "negotiating" (optionRequest out, no records written) or "down" (no
+	 * connection). A static string. */
+	const char *ack;
 };
 int ho_get_stats(struct ho_ctx *ho, size_t i, struct ho_stats *st);
 size_t ho_count(const struct ho_ctx *ho); /* number of handovers (2 per LEA) */
 
 /* Writes per-LEA, per-HI statistics, one line each:
  * "lea=lea1 hi=3 queued=N delivered=N confirmed=N unconfirmed=N dropped=N keepalives=N
- *  reconnects=N spool_bytes=N spool_full=0|1 spool_full_events=N spool_errors=N".
+ *  reconnects=N spool_bytes=N spool_full=0|1 spool_full_events=N spool_errors=N
+ *  pdu_ack_requests=N pdu_ack_responses=N ack=MODE" (struct ho_stats: ack).
  * queued/delivered/confirmed count this run; unconfirmed includes records replayed from the
  * spool of an earlier run. */
 void ho_print_stats(struct ho_ctx *ho, FILE *out);

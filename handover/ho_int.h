@@ -57,6 +57,9 @@ struct ho_link {
 	pthread_t thr;
 	/* statistics (under mu) */
 	uint64_t dropped, keepalives, reconnects;
+	uint64_t pdu_ack_requests, pdu_ack_responses; /* ack_mode pdu-ack (handover.h) */
+	int pa_mode; /* ho_pa_med_mode(&pa) as last published by the delivery thread (under mu,
+	              * for the statistics; written only by that thread) */
 	/* ack_mode pdu-ack: the negotiation and acknowledgement state (delivery thread only) */
 	struct ho_pa_med pa;
 };

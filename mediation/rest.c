@@ -242,15 +242,18 @@ static void add_handovers(json_t *a, struct ho_ctx *ho)
 		if (ho_get_stats(ho, i, &st) != 0)
 			continue;
 		json_array_append_new(
-		    a,
-		    json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "lea",
-		              st.lea, "hi", st.hi == 2 ? "hi2" : "hi3", "state",
-		              st.up ? "up" : "down", "queued", (json_int_t)st.queued, "delivered",
-		              (json_int_t)st.delivered, "confirmed", (json_int_t)st.confirmed,
-		              "unconfirmed", (json_int_t)st.unconfirmed, "keepalives",
-		              (json_int_t)st.keepalives, "reconnects", (json_int_t)st.reconnects,
-		              "spool_bytes", (json_int_t)st.spool_bytes, "spool_max_bytes",
-		              (json_int_t)st.spool_max_bytes, "spool_full", st.spool_full));
+		    a, json_pack(
+		           "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, "
+		           "s:s}",
+		           "lea", st.lea, "hi", st.hi == 2 ? "hi2" : "hi3", "state",
+		           st.up ? "up" : "down", "queued", (json_int_t)st.queued, "delivered",
+		           (json_int_t)st.delivered, "confirmed", (json_int_t)st.confirmed,
+		           "unconfirmed", (json_int_t)st.unconfirmed, "keepalives",
+		           (json_int_t)st.keepalives, "reconnects", (json_int_t)st.reconnects,
+		           "spool_bytes", (json_int_t)st.spool_bytes, "spool_max_bytes",
+		           (json_int_t)st.spool_max_bytes, "spool_full", st.spool_full,
+		           "pdu_ack_requests", (json_int_t)st.pdu_ack_requests, "pdu_ack_responses",
+		           (json_int_t)st.pdu_ack_responses, "ack", st.ack ? st.ack : "keepalive"));
 	}
 }
 

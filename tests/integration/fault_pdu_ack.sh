@@ -11,7 +11,9 @@
 # (fc_stop_and_check); the mediator logged the negotiation on HI3 more than once (once per
 # connection: it negotiated again after cuts) and never fell back to keep-alives; the
 # collector's summary counts pdu_acks > 0 and it saw only a few keep-alives (none confirming
-# traffic: keepalive mode would send one per MiB, dozens here).
+# traffic: keepalive mode would send one per MiB, dozens here); the mediator's exit statistics
+# count pdu_ack_requests and pdu_ack_responses > 0 on both HIs (responses <= requests: those
+# outstanding at a cut are never answered), never ack=keepalive.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/fault_common.sh"
@@ -73,6 +75,21 @@ pdu_check() {
 	[[ -n $ka ]] || it_fail "collector log: no keepalives count"
 	it_log "collector keep-alives: $ka"
 	((ka <= 8)) || it_fail "collector saw $ka keep-alives: traffic was confirmed by keep-alives"
+	# the mediator's exit statistics count the acknowledgements per handover (requests lost
+	# with a cut connection are never answered: responses <= requests)
+	local h line req resp
+	for h in 2 3; do
+		line=$(grep -E "^lea=lea1 hi=$h " "$WORK/med.out") ||
+			it_fail "mediator exit statistics: no line for hi$h"
+		req=$(grep -oE ' pdu_ack_requests=[0-9]+' <<<"$line" | cut -d= -f2)
+		resp=$(grep -oE ' pdu_ack_responses=[0-9]+' <<<"$line" | cut -d= -f2)
+		it_log "mediator hi$h: pdu_ack_requests=$req pdu_ack_responses=$resp"
+		[[ -n $req && -n $resp ]] || it_fail "exit statistics hi$h: no pdu_ack counters"
+		((resp > 0 && resp <= req)) ||
+			it_fail "exit statistics hi$h: pdu_ack_requests=$req pdu_ack_responses=$resp"
+		# (no ack= check: a link cut just before the drain may end it down, ack=down)
+		! grep -qE ' ack=keepalive( |$)' <<<"$line" || it_fail "exit statistics hi$h: keepalive mode"
+	done
 }
 FC_EXTRA_CHECK=pdu_check
 fc_stop_and_check "pdu-ack, $count packets, cuts hi3=$cuts3 hi2=$cuts2"

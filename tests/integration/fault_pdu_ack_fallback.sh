@@ -6,7 +6,9 @@
 # skip the negotiation (fallback memory), confirm with keep-alives as ack_mode keepalive does,
 # and still deliver exactly (cc.pcap equals the expected capture, etsi-check, no gap, iri.csv
 # exact). The collector answered no pDUAcknowledgementRequest (no pdu_acks= in its summary) and
-# about one keep-alive per MiB of HI3 traffic. 30,000 packets (10,000 under sanitizers).
+# about one keep-alive per MiB of HI3 traffic; the mediator's exit statistics show
+# pdu_ack_requests=0, keep-alives and no ack=pdu-ack for HI3. 30,000 packets (10,000 under
+# sanitizers).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/fault_common.sh"
@@ -63,6 +65,15 @@ fallback_check() {
 	((want >= 1)) || want=1
 	it_log "collector keep-alives: $ka (hi3.ber holds $mib MiB: at least $want expected)"
 	((ka >= want)) || it_fail "collector saw only $ka keep-alives: traffic not confirmed by keep-alives"
+	# the mediator's exit statistics: no pDUAcknowledgementRequest, keep-alives confirming,
+	# never ack=pdu-ack (keepalive, or down when a cut came just before the drain)
+	local line
+	line=$(grep -E '^lea=lea1 hi=3 ' "$WORK/med.out") || it_fail "mediator exit statistics: no hi3 line"
+	it_log "mediator exit statistics: $line"
+	grep -qE ' pdu_ack_requests=0 pdu_ack_responses=0 ' <<<"$line" ||
+		it_fail "exit statistics hi3: pdu-ack requests or responses with a declining LEA"
+	grep -qE ' ack=(keepalive|down)( |$)' <<<"$line" || it_fail "exit statistics hi3: not in the keepalive fallback"
+	grep -qE ' keepalives=[1-9]' <<<"$line" || it_fail "exit statistics hi3: no keep-alives counted"
 }
 FC_EXTRA_CHECK=fallback_check
 fc_stop_and_check "pdu-ack declined (--no-pdu-ack), keepalive fallback, $count packets, hi3 cuts=$cuts3"

@@ -163,12 +163,129 @@ static void test_delivery_config(void **state)
 	                 -1);
 }
 
+/* The value of key in a "k=v k=v" line (up to the next blank), or "" when absent. */
+static const char *kv(const char *line, const char *key, char *out, size_t cap)
+{
+	char pat[64];
+	snprintf(pat, sizeof pat, " %s=", key);
+	const char *p = strstr(line, pat);
+	out[0] = '\0';
+	if (!p)
+		return out;
+	p += strlen(pat);
+	size_t n = strcspn(p, " \n");
+	snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), p);
+	return out;
+}
+
+/* handover.c: the statistics of each ack mode (ho_get_stats, ho_print_stats): the
+ * pdu-ack counters and the link's current ack mode, for a pdu-ack LEA the machine's mode as
+ * the delivery thread publishes it (l->pa_mode). No thread runs here. */
+static void test_ack_stats(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/lawtap-test-hostats-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct ho_site site;
+	memset(&site, 0, sizeof site);
+	snprintf(site.operator_id, sizeof site.operator_id, "op");
+	snprintf(site.spool_dir, sizeof site.spool_dir, "%s", dir);
+	site.fsync = HO_FSYNC_NONE;
+	struct ho_lea_conf leas[3];
+	memset(leas, 0, sizeof leas);
+	static const int modes[3] = {HO_ACK_KEEPALIVE, HO_ACK_WINDOW, HO_ACK_PDU};
+	for (int i = 0; i < 3; i++) {
+		snprintf(leas[i].id, sizeof leas[i].id, "lea%d", i + 1);
+		memcpy(leas[i].country, "NL", 3);
+		snprintf(leas[i].addr[0], sizeof leas[i].addr[0], "127.0.0.1:1");
+		snprintf(leas[i].addr[1], sizeof leas[i].addr[1], "127.0.0.1:1");
+		leas[i].keepalive_timeout = 5;
+		leas[i].reconnect_max = 1;
+		leas[i].ack_mode = modes[i];
+		leas[i].resend_window = 10;
+	}
+	leas[2].pdu_ack_strict = 1;
+	char err[512];
+	struct ho_ctx *ho = ho_new(NULL, &site, leas, 3, err, sizeof err);
+	if (!ho)
+		fail_msg("%s", err);
+	assert_int_equal(ho_count(ho), 6);
+	static const char *const want[3] = {"keepalive", "window", "down"};
+	struct ho_stats st;
+	for (size_t i = 0; i < 6; i++) {
+		assert_int_equal(ho_get_stats(ho, i, &st), 0);
+		assert_string_equal(st.ack, want[i / 2]);
+		assert_true(st.pdu_ack_requests == 0 && st.pdu_ack_responses == 0);
+	}
+	assert_int_equal(ho_get_stats(ho, 6, &st), -1);
+	/* what deliver.c publishes for a pdu-ack link: the machine's mode and its counters */
+	struct ho_link *l = ho_link_get(ho, 2, HO_HI3);
+	static const struct {
+		int mode;
+		const char *name;
+	} pm[] = {{HO_PA_NEGOTIATING, "negotiating"},
+	          {HO_PA_ACTIVE, "pdu-ack"},
+	          {HO_PA_KEEPALIVE, "keepalive"},
+	          {HO_PA_FAILED, "down"},
+	          {HO_PA_DOWN, "down"}};
+	for (size_t i = 0; i < sizeof pm / sizeof pm[0]; i++) {
+		l->pa_mode = pm[i].mode;
+		assert_int_equal(ho_get_stats(ho, 5, &st), 0);
+		assert_string_equal(st.ack, pm[i].name);
+	}
+	l->pa_mode = HO_PA_ACTIVE;
+	l->pdu_ack_requests = 7;
+	l->pdu_ack_responses = 6;
+	assert_int_equal(ho_get_stats(ho, 5, &st), 0);
+	assert_true(st.pdu_ack_requests == 7 && st.pdu_ack_responses == 6);
+	assert_int_equal(ho_get_stats(ho, 4, &st), 0); /* the other HI of that LEA */
+	assert_true(st.pdu_ack_requests == 0 && st.pdu_ack_responses == 0);
+	assert_string_equal(st.ack, "down");
+	/* the statistics lines (status file, exit statistics) carry the same values */
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	assert_non_null(f);
+	ho_print_stats(ho, f);
+	fclose(f);
+	char line[6][512], v[64];
+	const char *p = text;
+	for (int i = 0; i < 6; i++) {
+		size_t n = strcspn(p, "\n");
+		assert_true(p[n] == '\n' && n < sizeof line[i]);
+		snprintf(line[i], sizeof line[i], "%.*s", (int)n, p);
+		p += n + 1;
+	}
+	assert_string_equal(p, ""); /* one line per handover */
+	free(text);
+	for (int i = 0; i < 6; i++) {
+		char lea[16], hi[4];
+		snprintf(lea, sizeof lea, "lea=lea%d ", i / 2 + 1);
+		snprintf(hi, sizeof hi, "%d", i % 2 ? 3 : 2);
+		assert_true(strncmp(line[i], lea, strlen(lea)) == 0);
+		assert_string_equal(kv(line[i], "hi", v, sizeof v), hi);
+		assert_string_equal(kv(line[i], "ack", v, sizeof v),
+		                    i == 5 ? "pdu-ack" : want[i / 2]);
+		assert_string_equal(kv(line[i], "pdu_ack_requests", v, sizeof v),
+		                    i == 5 ? "7" : "0");
+		assert_string_equal(kv(line[i], "pdu_ack_responses", v, sizeof v),
+		                    i == 5 ? "6" : "0");
+		assert_string_equal(kv(line[i], "keepalives", v, sizeof v), "0");
+		assert_string_equal(kv(line[i], "spool_errors", v, sizeof v), "0");
+	}
+	ho_free(ho);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ka_check),
 	    cmocka_unit_test(test_dedup),
 	    cmocka_unit_test(test_delivery_config),
+	    cmocka_unit_test(test_ack_stats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
