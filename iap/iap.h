@@ -305,6 +305,9 @@ int iap_uplink_attach_take(struct iap_uplink *u, SSL *ssl);
 void iap_uplink_detach(struct iap_uplink *u);
 int iap_uplink_connected(const struct iap_uplink *u);
 int iap_uplink_fd(const struct iap_uplink *u); /* -1 when not connected */
+/* 1 when a write waits for room in the socket (poll it for POLLOUT too): the mediator reads
+ * slowly or not at all, and the capture goes on meanwhile. */
+int iap_uplink_want_write(const struct iap_uplink *u);
 /* Packet index (1-based, counted from the start of the input) of the PDUs that follow. */
 void iap_uplink_begin_packet(struct iap_uplink *u, uint64_t pkt);
 /* A packet that yields no PDU: begin and end in one (nothing to close). */
@@ -398,6 +401,11 @@ long iap_tls_read(SSL *ssl, void *buf, size_t len, int timeout_ms, char *why, si
 /* Writes all len bytes, waiting up to timeout_ms whenever the socket takes nothing. 0 or -1
  * with the reason in why. */
 int iap_tls_write(SSL *ssl, const void *buf, size_t len, int timeout_ms, char *why, size_t whylen);
+/* Writes as much of buf[0..len) as the socket takes now, never waiting: bytes written (0..len),
+ * or -1 with the reason in why. After a short write the caller calls it again later with the
+ * rest (buf + n, len - n) before writing anything else (a TLS record OpenSSL began is finished
+ * from those bytes). Needs iap_tls_set_nonblock. */
+long iap_tls_write_some(SSL *ssl, const void *buf, size_t len, char *why, size_t whylen);
 
 /* ---- connecting to the mediator without blocking (dial.c) ---- */
 struct addrinfo;

@@ -433,7 +433,9 @@ static void service(struct run *r, int timeout_ms, int extra_fd)
 	if (r->tasking)
 		pfd[n++] = (struct pollfd){.fd = iap_tasking_fd(r->tasking), .events = POLLIN};
 	if (iap_uplink_connected(r->uplink))
-		pfd[n++] = (struct pollfd){.fd = iap_uplink_fd(r->uplink), .events = POLLIN};
+		pfd[n++] = (struct pollfd){
+		    .fd = iap_uplink_fd(r->uplink),
+		    .events = POLLIN | (iap_uplink_want_write(r->uplink) ? POLLOUT : 0)};
 	/* Attempts under way: woken by their sockets, and at their deadlines at the latest. */
 	struct iap_dial *dials[2] = {&r->tdial, &r->udial};
 	for (int i = 0; i < 2; i++)
@@ -559,6 +561,9 @@ static int run_file(struct run *r)
 		if (rc == PCAP_ERROR_BREAK) {
 			r->stats.input_ns = clock_ns(CLOCK_MONOTONIC) - t0;
 			r->stats.input_cpu_ns = clock_ns(CLOCK_PROCESS_CPUTIME_ID) - c0;
+			lt_info("%s: end of file after packet %llu; waiting for the mediator to "
+			        "confirm what is held",
+			        r->o.file, (unsigned long long)r->ctx.pkt);
 			return 0;
 		}
 		if (rc != 1) {

@@ -18,6 +18,9 @@
 
 int iap_tls_set_nonblock(SSL *ssl)
 {
+	/* SSL_write may then return after some records (iap_tls_write_some) and be called again
+	 * with the rest from another place in memory */
+	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	int fd = SSL_get_fd(ssl);
 	int fl = fcntl(fd, F_GETFL);
 	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -1 : 0;
@@ -81,6 +84,31 @@ long iap_tls_read(SSL *ssl, void *buf, size_t len, int timeout_ms, char *why, si
 		if (w == 0)
 			return 0; /* timeout or a signal: the caller looks at its flags */
 	}
+}
+
+long iap_tls_write_some(SSL *ssl, const void *buf, size_t len, char *why, size_t whylen)
+{
+	const unsigned char *p = buf;
+	size_t done = 0;
+	while (done < len) {
+		size_t left = len - done;
+		int chunk = left > INT_MAX ? INT_MAX : (int)left;
+		ERR_clear_error();
+		errno = 0;
+		int n = SSL_write(ssl, p + done, chunk);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		int e = SSL_get_error(ssl, n);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			ERR_clear_error();
+			break; /* the socket takes no more now; the rest goes in a later call */
+		}
+		failure(ssl, e, why, whylen);
+		return -1;
+	}
+	return (long)done;
 }
 
 int iap_tls_write(SSL *ssl, const void *buf, size_t len, int timeout_ms, char *why, size_t whylen)

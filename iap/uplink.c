@@ -63,6 +63,15 @@ struct iap_uplink {
 	uint64_t full_count;
 	size_t rlen;
 	uint8_t rbuf[256];
+	/* A write the socket did not take whole (a peer that reads slowly or not at all): the
+	 * capture goes on, and the rest goes out first when the socket has room (flush_pending).
+	 * wp points into a held batch (kept until its ack, which cannot come before) or into
+	 * kout; keep-alives made meanwhile wait in kq, in order, behind it. */
+	const uint8_t *wp;
+	size_t wleft;
+	int64_t wlast_ms; /* when the socket last took bytes of it */
+	uint8_t kout[512], kq[512];
+	size_t kq_len;
 };
 
 /* Big-endian stores of the X3 fast path (one bswap and store each where the host allows). */
@@ -184,12 +193,19 @@ void iap_uplink_detach(struct iap_uplink *u)
 	u->since_ka = 0;
 	u->ka_any = u->acked_last = 0;
 	u->probe_outstanding = 0;
+	u->wp = NULL;
+	u->wleft = u->kq_len = 0;
 	iap_buf_unsend_all(u->buf);
 }
 
 int iap_uplink_connected(const struct iap_uplink *u)
 {
 	return u->ssl != NULL;
+}
+
+int iap_uplink_want_write(const struct iap_uplink *u)
+{
+	return u->ssl && (u->wleft > 0 || u->kq_len > 0);
 }
 
 int iap_uplink_fd(const struct iap_uplink *u)
@@ -448,30 +464,79 @@ int iap_uplink_x2(struct iap_uplink *u, const struct lt_task *task, uint32_t seq
 }
 
 /* ---- the connection ---- */
+/* Writes what the socket takes now of the pending write, then of the keep-alives queued behind
+ * it. 0 when nothing is pending any more, 1 when some still is, -1 when the link failed
+ * (detached): an error, or the socket took no byte for IAP_WRITE_TIMEOUT_MS. */
+static int flush_pending(struct iap_uplink *u, int64_t now_ms)
+{
+	char why[300];
+	while (u->ssl && (u->wleft > 0 || u->kq_len > 0)) {
+		if (u->wleft == 0) { /* the queued keep-alives are next */
+			memcpy(u->kout, u->kq, u->kq_len);
+			u->wp = u->kout;
+			u->wleft = u->kq_len;
+			u->kq_len = 0;
+		}
+		long n = iap_tls_write_some(u->ssl, u->wp, u->wleft, why, sizeof why);
+		if (n < 0)
+			return link_failed(u, why);
+		if (n > 0) {
+			u->wp += n;
+			u->wleft -= (size_t)n;
+			u->wlast_ms = now_ms;
+			u->last_send_ms = now_ms;
+			continue;
+		}
+		if (now_ms - u->wlast_ms >= IAP_WRITE_TIMEOUT_MS)
+			return link_failed(u, "write timed out (the mediator takes no data)");
+		return 1;
+	}
+	return u->ssl ? 0 : -1;
+}
+
+/* Writes p[0..n) (a held batch, which stays in place until its ack) as far as the socket
+ * takes it now; the rest is pending (flush_pending). 0, or -1 (detached). */
 static int send_bytes(struct iap_uplink *u, const uint8_t *p, size_t n)
 {
 	char why[300];
-	if (iap_tls_write(u->ssl, p, n, IAP_WRITE_TIMEOUT_MS, why, sizeof why) != 0)
+	long w = iap_tls_write_some(u->ssl, p, n, why, sizeof why);
+	if (w < 0)
 		return link_failed(u, why);
 	u->st->bytes_sent += n;
-	u->last_send_ms = lt_now_ms();
+	u->last_send_ms = u->wlast_ms = lt_now_ms();
+	if ((size_t)w < n) {
+		u->wp = p + w;
+		u->wleft = n - (size_t)w;
+	}
 	return 0;
 }
 
-/* Sends a keep-alive; *seq gets its number. 0 or -1 (detached). */
+/* Sends a keep-alive (queued behind a pending write, if any); *seq gets its number. 0 or -1
+ * (detached). */
 static int send_keepalive(struct iap_uplink *u, uint32_t *seq)
 {
 	uint8_t ka[64];
 	long n = lt_x2x3_keepalive(0, u->ka_next, ka, sizeof ka);
 	if (n < 0)
 		return link_failed(u, "cannot encode a keep-alive");
+	if ((u->wleft > 0 || u->kq_len > 0) && u->kq_len + (size_t)n > sizeof u->kq)
+		return link_failed(u, "too many keep-alives waiting behind a write the mediator "
+		                      "does not take");
 	*seq = u->ka_next++;
 	u->last_ka_ms = lt_now_ms();
 	u->ka_any = 1;
 	u->acked_last = 0;
 	u->st->keepalives++;
 	u->since_ka = 0; /* every batch sent before it is covered by its ack */
-	return send_bytes(u, ka, (size_t)n);
+	if (u->wleft > 0 || u->kq_len > 0) {
+		memcpy(u->kq + u->kq_len, ka, (size_t)n);
+		u->kq_len += (size_t)n;
+		u->st->bytes_sent += (uint64_t)n;
+		return 0;
+	}
+	/* the socket takes 64 bytes now or they wait in kout */
+	memcpy(u->kout, ka, (size_t)n);
+	return send_bytes(u, u->kout, (size_t)n);
 }
 
 int iap_uplink_probe(struct iap_uplink *u)
@@ -496,7 +561,7 @@ int iap_uplink_probe_acked(const struct iap_uplink *u)
 int iap_uplink_all_acked(const struct iap_uplink *u)
 {
 	return u->ssl && u->ka_any && u->acked_last && u->since_ka == 0 && u->used == 0 &&
-	       !iap_buf_has_unsent(u->buf);
+	       u->wleft == 0 && u->kq_len == 0 && !iap_buf_has_unsent(u->buf);
 }
 
 /* a <= b in sequence-number arithmetic (RFC 1982 style, 32 bits) */
@@ -573,7 +638,11 @@ static int send_batches(struct iap_uplink *u, int64_t now_ms)
 {
 	struct iap_seg *s;
 	uint32_t ka;
-	while (u->ssl && u->inflight < u->window && (s = iap_buf_next_unsent(u->buf)) != NULL) {
+	int pr = flush_pending(u, now_ms);
+	if (pr != 0)
+		return pr < 0 ? -1 : 0; /* nothing new before the pending bytes are out */
+	while (u->ssl && u->wleft == 0 && u->inflight < u->window &&
+	       (s = iap_buf_next_unsent(u->buf)) != NULL) {
 		if (send_bytes(u, s->data, s->len) != 0)
 			return -1;
 		if (s->tries++ > 0)
@@ -631,9 +700,14 @@ int iap_uplink_next_ms(const struct iap_uplink *u, int64_t now_ms, int max_ms)
 	if (u->used > 0 && u->last_add_ms + IAP_FLUSH_IDLE_MS < due)
 		due = u->last_add_ms + IAP_FLUSH_IDLE_MS;
 	if (u->ssl) {
-		/* A batch waiting to go out: no waiting at all. */
-		if (u->inflight < u->window && iap_buf_has_unsent(u->buf))
+		/* A batch waiting to go out: no waiting at all, unless the socket has not taken the
+		 * last write yet (then poll waits for room, iap_uplink_want_write). */
+		if (u->wleft > 0 || u->kq_len > 0) {
+			if (u->wlast_ms + IAP_WRITE_TIMEOUT_MS < due)
+				due = u->wlast_ms + IAP_WRITE_TIMEOUT_MS;
+		} else if (u->inflight < u->window && iap_buf_has_unsent(u->buf)) {
 			due = now_ms;
+		}
 		/* Batches sent without their keep-alive yet: it is owed after the lag. */
 		if (u->since_ka > 0 && u->last_ka_ms + IAP_KEEPALIVE_LAG_MS < due)
 			due = u->last_ka_ms + IAP_KEEPALIVE_LAG_MS;

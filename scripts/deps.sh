@@ -5,7 +5,7 @@ set -euo pipefail
 want=(build-essential cmake pkg-config asn1c libssl-dev openssl libpcap-dev libyaml-dev
       libsqlite3-dev libcmocka-dev libevent-dev libjansson-dev libcurl4-openssl-dev)
 if [ "${1:-build}" = test ]; then
-	want+=(tshark erlang-base erlang-asn1 tcpdump clang-format jq sqlite3)
+	want+=(tshark erlang-base erlang-asn1 tcpdump clang-format jq sqlite3 iproute2 util-linux)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -1,14 +1,18 @@
 /* tests/tools/ltproxy.c: a small TCP proxy that cuts its connections, for fault tests.
  *
  *   ltproxy LISTEN_PORT TARGET_HOST:PORT [--cut-every-bytes N | --cut-every-ms N]
- *           [--control FILE] [--rst | --fin]
+ *           [--control FILE] [--rst | --fin] [--stall-after-bytes N] [--rcvbuf N]
  *
  * Listens on 127.0.0.1:LISTEN_PORT, connects each client to TARGET and forwards bytes both ways
  * (one poll loop, bounded buffers). Cuts every connection at once after N bytes forwarded since
  * the last cut (both directions, all connections), or every N ms while connections exist; a cut
  * alternates RST (SO_LINGER 0) and FIN unless --rst or --fin. --control FILE is read every
  * 100 ms: "cut" cuts now (the file is then removed); "hold" cuts and closes every new client
- * until the file says "pass"; "calm" stops the automatic cuts (for a clean end of a test). Every
+ * until the file says "pass"; "calm" stops the automatic cuts (for a clean end of a test).
+ * --stall-after-bytes N: once N bytes went from the clients to the target, the proxy stops
+ * reading from the clients (a peer that takes no data: their writes back up) until the control
+ * file says "pass"; the other direction keeps flowing. --rcvbuf N sets SO_RCVBUF of each
+ * accepted client socket (a small one makes a stall felt at once). Every
  * cut is logged on stderr; at SIGTERM/SIGINT prints "cuts=N connections=N bytes=N" on stdout and
  * exits 0. Exit 2 on usage error. */
 #include "lib/net.h"
@@ -48,7 +52,9 @@ static void on_signal(int sig)
 
 static struct pair *pairs[MAX_PAIRS];
 static uint64_t total_bytes, since_cut, ncuts, nconns;
-static int mode_rst = -1; /* -1 alternate, 1 RST, 0 FIN */
+static int mode_rst = -1;              /* -1 alternate, 1 RST, 0 FIN */
+static uint64_t stall_after, up_bytes; /* --stall-after-bytes; bytes client -> target */
+static int stalled;
 
 static int64_t now_ms(void)
 {
@@ -130,8 +136,10 @@ static void check_control(const char *path, int *hold)
 		calm = 1;
 		*hold = 0;
 		fprintf(stderr, "ltproxy: control: calm (no more automatic cuts)\n");
-	} else if (strncmp(b, "pass", 4) == 0 && *hold) {
+	} else if (strncmp(b, "pass", 4) == 0 && (*hold || stalled)) {
 		*hold = 0;
+		stalled = 0;
+		stall_after = 0;
 		fprintf(stderr, "ltproxy: control: pass\n");
 	}
 }
@@ -150,7 +158,8 @@ static int parse_u64(const char *s, uint64_t *out)
 static void usage(void)
 {
 	fprintf(stderr, "usage: ltproxy LISTEN_PORT TARGET_HOST:PORT [--cut-every-bytes N | "
-	                "--cut-every-ms N] [--control FILE] [--rst | --fin]\n");
+	                "--cut-every-ms N] [--control FILE] [--rst | --fin] "
+	                "[--stall-after-bytes N] [--rcvbuf N]\n");
 	exit(2);
 }
 
@@ -158,6 +167,8 @@ static void usage(void)
 static int pump(struct pair *p, int i, short rev_in, short rev_out)
 {
 	struct dirbuf *d = &p->d[i];
+	if (i == 0 && stalled)
+		rev_in = 0;
 	if ((rev_in & (POLLIN | POLLHUP | POLLERR)) && d->len < BUF) {
 		ssize_t n = read(p->fd[i], d->b + d->len, BUF - d->len);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
@@ -174,6 +185,16 @@ static int pump(struct pair *p, int i, short rev_in, short rev_out)
 			d->len -= (size_t)n;
 			total_bytes += (uint64_t)n;
 			since_cut += (uint64_t)n;
+			if (i == 0) {
+				up_bytes += (uint64_t)n;
+				if (stall_after && !stalled && up_bytes >= stall_after) {
+					stalled = 1;
+					fprintf(stderr,
+					        "ltproxy: stalled after %" PRIu64
+					        " bytes from the clients (until \"pass\")\n",
+					        up_bytes);
+				}
+			}
 		}
 	}
 	return 0;
@@ -181,7 +202,7 @@ static int pump(struct pair *p, int i, short rev_in, short rev_out)
 
 int main(int argc, char **argv)
 {
-	uint64_t cut_bytes = 0, cut_ms = 0;
+	uint64_t cut_bytes = 0, cut_ms = 0, rcvbuf = 0;
 	const char *control = NULL;
 	if (argc < 3)
 		usage();
@@ -195,6 +216,12 @@ int main(int argc, char **argv)
 				usage();
 		} else if (!strcmp(argv[i], "--control") && i + 1 < argc) {
 			control = argv[++i];
+		} else if (!strcmp(argv[i], "--stall-after-bytes") && i + 1 < argc) {
+			if (parse_u64(argv[++i], &stall_after) != 0)
+				usage();
+		} else if (!strcmp(argv[i], "--rcvbuf") && i + 1 < argc) {
+			if (parse_u64(argv[++i], &rcvbuf) != 0 || rcvbuf > (1u << 30))
+				usage();
 		} else if (!strcmp(argv[i], "--rst")) {
 			mode_rst = 1;
 		} else if (!strcmp(argv[i], "--fin")) {
@@ -235,7 +262,7 @@ int main(int argc, char **argv)
 				continue;
 			for (int k = 0; k < 2; k++) {
 				short ev = 0;
-				if (p->d[k].len < BUF)
+				if (p->d[k].len < BUF && !(k == 0 && stalled))
 					ev |= POLLIN;
 				if (p->d[1 - k].len > 0)
 					ev |= POLLOUT;
@@ -270,6 +297,11 @@ int main(int argc, char **argv)
 					} else {
 						p->fd[0] = c;
 						p->fd[1] = s;
+						if (rcvbuf) {
+							int rb = (int)rcvbuf;
+							setsockopt(c, SOL_SOCKET, SO_RCVBUF, &rb,
+							           sizeof rb);
+						}
 						set_nonblock(c);
 						set_nonblock(s);
 						pairs[slot] = p;
