@@ -13,20 +13,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t cpu_ns(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000u +
-	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
-}
+#include "bench_clock.h"
 
 int main(int argc, char **argv)
 {
@@ -47,7 +34,7 @@ int main(int argc, char **argv)
 	}
 	static char vbuf[1 << 20];
 	uint64_t pkts = 0, bytes = 0, sink = 0;
-	uint64_t w0 = now_ns(), c0 = cpu_ns();
+	uint64_t w0 = bench_now_ns(), c0 = bench_cpu_ns();
 	for (int l = 0; l < loops; l++) {
 		FILE *f = fopen(path, "rb");
 		if (!f) {
@@ -76,7 +63,7 @@ int main(int argc, char **argv)
 		}
 		pcap_close(p); /* closes f */
 	}
-	uint64_t w = now_ns() - w0, c = cpu_ns() - c0;
+	uint64_t w = bench_now_ns() - w0, c = bench_cpu_ns() - c0;
 	printf("packets=%llu bytes=%llu wall_ns=%llu cpu_ns=%llu sink=%llu\n",
 	       (unsigned long long)pkts, (unsigned long long)bytes, (unsigned long long)w,
 	       (unsigned long long)c, (unsigned long long)(sink & 0xff));

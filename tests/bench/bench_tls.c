@@ -21,14 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
 #include "lib/tls.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t tv_ns(struct timeval a, struct timeval b)
 {
@@ -142,7 +136,7 @@ int main(int argc, char **argv)
 	}
 	struct rusage r0;
 	getrusage(RUSAGE_SELF, &r0);
-	uint64_t t0 = now_ns(), got = 0;
+	uint64_t t0 = bench_now_ns(), got = 0;
 	static uint8_t buf[65536];
 	while (got < total) {
 		long n = lt_tls_read(ssl, buf, sizeof buf, 60000, why, sizeof why);
@@ -152,7 +146,7 @@ int main(int argc, char **argv)
 		}
 		got += (uint64_t)n;
 	}
-	uint64_t wall = now_ns() - t0;
+	uint64_t wall = bench_now_ns() - t0;
 	uint8_t ok = 1;
 	lt_tls_write_all(ssl, &ok, 1);
 	char proto[32], cipher[64];
