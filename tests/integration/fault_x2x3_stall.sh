@@ -40,11 +40,7 @@ mkdir -p "$d"
 "$IT_MKPCAP" --link ether --pad --count "$count" --seed 33 --target 10.0.0.1 \
 	-o "$d/in.pcap" --expect "$d/expect.pcap" >"$d/mkpcap.out"
 matched=$(it_kv "$d/mkpcap.out" matched)
-it_port hi2
-it_port hi3
-it_port xp
-it_port tp
-it_port pp
+for v in hi2 hi3 xp tp pp; do it_port "$v"; done # sets $hi2 ... $pp
 it_mediator_conf "$d/mediator.yaml" --pki "$pki" --x2x3 "$xp" --tasking "$tp" \
 	--hi2 "$hi2" --hi3 "$hi3" --target 10.0.0.1 --drain 60 --state "$d/state"
 it_start_collector col "$pki" "$hi2" "$hi3" "$d/out"

@@ -19,6 +19,7 @@
 #include "lib/x2x3.h"
 #include "mediation/codec/pspdu.h"
 #include "mediation/med_int.h"
+#include "med_fixture.h"
 
 #include <unistd.h>
 
@@ -34,72 +35,28 @@ static int64_t now_s;
  * holding the warrant's lock. */
 static struct med_run run;
 
-static const char *source_dir(char *buf, size_t len)
-{
-	const char *s = getenv("LAWTAP_SOURCE_DIR");
-	if (s && *s)
-		return s;
-	/* Run by hand: the source tree this file is in (CMake passes absolute paths). */
-	snprintf(buf, len, "%s", __FILE__);
-	char *cut = strstr(buf, "/tests/unit/");
-	if (!cut)
-		return ".";
-	*cut = '\0';
-	return buf;
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	if (!mkdtemp(dir))
+	char extra[64];
+	snprintf(extra, sizeof extra, "  cin_roll_at: %d\n", CIN_ROLL_AT);
+	if (med_fixture_new("test_dedup", dir, extra,
+	                    "leas:\n"
+	                    "  - id: lea1\n"
+	                    "    country: DE\n"
+	                    "    hi2: 127.0.0.1:9\n"
+	                    "    hi3: 127.0.0.1:9\n"
+	                    "    timestamp: both\n"
+	                    "warrants:\n"
+	                    "  - liid: LIID-0001\n"
+	                    "    country: NL\n"
+	                    "    lea: lea1\n"
+	                    "    mode: full\n"
+	                    "    start: 2020-01-01T00:00:00Z\n"
+	                    "    end: 2099-01-01T00:00:00Z\n"
+	                    "    targets: [10.0.0.1]\n",
+	                    &cfg, &m) != 0)
 		return -1;
-	char src[1024], cmd[4096], path[1200];
-	snprintf(cmd, sizeof cmd, "'%s/certs/mkpki' '%s/pki' >'%s/mkpki.out' 2>&1",
-	         source_dir(src, sizeof src), dir, dir);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "test_dedup: %s failed (see %s/mkpki.out)\n", cmd, dir);
-		return -1;
-	}
-	snprintf(path, sizeof path, "%s/mediator.yaml", dir);
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fprintf(
-	    f,
-	    "mediator:\n"
-	    "  x2x3_listen: 127.0.0.1:0\n"
-	    "  tasking_listen: 127.0.0.1:0\n"
-	    "  operator_id: lawtap-op\n"
-	    "  network_element_id: med1\n"
-	    "  state_dir: %s/state\n"
-	    "  cin_roll_at: %d\n"
-	    "  tls: { ca: %s/pki/ca.pem, cert: %s/pki/mediator.pem, key: %s/pki/mediator.key }\n"
-	    "leas:\n"
-	    "  - id: lea1\n"
-	    "    country: DE\n"
-	    "    hi2: 127.0.0.1:9\n"
-	    "    hi3: 127.0.0.1:9\n"
-	    "    timestamp: both\n"
-	    "warrants:\n"
-	    "  - liid: LIID-0001\n"
-	    "    country: NL\n"
-	    "    lea: lea1\n"
-	    "    mode: full\n"
-	    "    start: 2020-01-01T00:00:00Z\n"
-	    "    end: 2099-01-01T00:00:00Z\n"
-	    "    targets: [10.0.0.1]\n",
-	    dir, CIN_ROLL_AT, dir, dir, dir);
-	fclose(f);
-	char err[512];
-	if (med_config_load_file(path, &cfg, err, sizeof err) != 0) {
-		fprintf(stderr, "test_dedup: %s\n", err);
-		return -1;
-	}
-	m = med_new(&cfg, NULL, err, sizeof err);
-	if (!m) {
-		fprintf(stderr, "test_dedup: %s\n", err);
-		return -1;
-	}
 	uint32_t ns;
 	lt_wallclock(&now_s, &ns);
 	med_warrants_tick(m, now_s); /* the warrant starts (its begin event goes to HI2) */

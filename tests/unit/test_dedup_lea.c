@@ -29,6 +29,7 @@
 #include "lib/x2x3.h"
 #include "mediation/codec/pspdu.h"
 #include "mediation/med_int.h"
+#include "med_fixture.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -45,19 +46,6 @@ static uint8_t scratch[MED_PSPDU_MAX], pkt[1500];
 static int64_t now_s;
 static struct med_run run;
 
-static const char *source_dir(char *buf, size_t len)
-{
-	const char *s = getenv("LAWTAP_SOURCE_DIR");
-	if (s && *s)
-		return s;
-	snprintf(buf, len, "%s", __FILE__);
-	char *cut = strstr(buf, "/tests/unit/");
-	if (!cut)
-		return ".";
-	*cut = '\0';
-	return buf;
-}
-
 static struct med_warrant *warrant(const char *liid)
 {
 	for (size_t i = 0; i < m->nw; i++)
@@ -69,53 +57,21 @@ static struct med_warrant *warrant(const char *liid)
 static int setup(void **state)
 {
 	(void)state;
-	if (!mkdtemp(dir))
+	if (med_fixture_new("test_dedup_lea", dir, "  fsync: always\n",
+	                    "leas:\n"
+	                    "  - { id: leaA, country: DE, hi2: 127.0.0.1:9, hi3: 127.0.0.1:9 }\n"
+	                    "  - { id: leaB, country: FR, hi2: 127.0.0.1:9, hi3: 127.0.0.1:9 }\n"
+	                    "warrants:\n"
+	                    "  - liid: LIID-A\n"
+	                    "    country: NL\n"
+	                    "    lea: leaA\n"
+	                    "    mode: full\n"
+	                    "    start: 2020-01-01T00:00:00Z\n"
+	                    "    end: 2099-01-01T00:00:00Z\n"
+	                    "    targets: [10.0.0.1]\n",
+	                    &cfg, &m) != 0)
 		return -1;
 	snprintf(state_dir, sizeof state_dir, "%s/state", dir);
-	char src[1024], cmd[4096], path[1200];
-	snprintf(cmd, sizeof cmd, "'%s/certs/mkpki' '%s/pki' >'%s/mkpki.out' 2>&1",
-	         source_dir(src, sizeof src), dir, dir);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "test_dedup_lea: %s failed (see %s/mkpki.out)\n", cmd, dir);
-		return -1;
-	}
-	snprintf(path, sizeof path, "%s/mediator.yaml", dir);
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -1;
-	fprintf(
-	    f,
-	    "mediator:\n"
-	    "  x2x3_listen: 127.0.0.1:0\n"
-	    "  tasking_listen: 127.0.0.1:0\n"
-	    "  operator_id: lawtap-op\n"
-	    "  network_element_id: med1\n"
-	    "  state_dir: %s\n"
-	    "  fsync: always\n"
-	    "  tls: { ca: %s/pki/ca.pem, cert: %s/pki/mediator.pem, key: %s/pki/mediator.key }\n"
-	    "leas:\n"
-	    "  - { id: leaA, country: DE, hi2: 127.0.0.1:9, hi3: 127.0.0.1:9 }\n"
-	    "  - { id: leaB, country: FR, hi2: 127.0.0.1:9, hi3: 127.0.0.1:9 }\n"
-	    "warrants:\n"
-	    "  - liid: LIID-A\n"
-	    "    country: NL\n"
-	    "    lea: leaA\n"
-	    "    mode: full\n"
-	    "    start: 2020-01-01T00:00:00Z\n"
-	    "    end: 2099-01-01T00:00:00Z\n"
-	    "    targets: [10.0.0.1]\n",
-	    state_dir, dir, dir, dir);
-	fclose(f);
-	char err[512];
-	if (med_config_load_file(path, &cfg, err, sizeof err) != 0) {
-		fprintf(stderr, "test_dedup_lea: %s\n", err);
-		return -1;
-	}
-	m = med_new(&cfg, NULL, err, sizeof err);
-	if (!m) {
-		fprintf(stderr, "test_dedup_lea: %s\n", err);
-		return -1;
-	}
 	/* LIID-AB: LIID-A's definition towards both LEAs */
 	struct med_wdef d;
 	memset(&d, 0, sizeof d);
