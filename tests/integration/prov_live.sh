@@ -144,6 +144,13 @@ ctl_ok warrant list
 cat "$WORK/ctl.out" >&2
 ctl_ok status
 cat "$WORK/ctl.out" >&2
+# every handover entry of /status carries the acknowledgement counters and the link's ack mode
+# (these LEAs are in keepalive mode: no pDUAcknowledgementRequests)
+st=$(ctl_json status)
+nho=$(jq '.handovers | length' <<<"$st")
+nka=$(jq '[.handovers[] | select(.pdu_ack_requests == 0 and .pdu_ack_responses == 0 and .ack == "keepalive")] | length' <<<"$st")
+((nho > 0)) || it_fail "status: no handover entries"
+[[ $nka == "$nho" ]] || it_fail "status: $nka of $nho handover entries with pdu_ack_requests=0, pdu_ack_responses=0, ack=keepalive: $(jq -c '.handovers' <<<"$st")"
 
 it_wait_exit iap $((60 + 5 * GAP / 1000))
 [[ $IT_RC == 0 ]] || it_fail "lawtap-iap exited $IT_RC"
