@@ -77,18 +77,14 @@ pdu_check() {
 	((ka <= 8)) || it_fail "collector saw $ka keep-alives: traffic was confirmed by keep-alives"
 	# the mediator's exit statistics count the acknowledgements per handover (requests lost
 	# with a cut connection are never answered: responses <= requests)
-	local h line req resp
+	local h
 	for h in 2 3; do
-		line=$(grep -E "^lea=lea1 hi=$h " "$WORK/med.out") ||
-			it_fail "mediator exit statistics: no line for hi$h"
-		req=$(grep -oE ' pdu_ack_requests=[0-9]+' <<<"$line" | cut -d= -f2)
-		resp=$(grep -oE ' pdu_ack_responses=[0-9]+' <<<"$line" | cut -d= -f2)
-		it_log "mediator hi$h: pdu_ack_requests=$req pdu_ack_responses=$resp"
-		[[ -n $req && -n $resp ]] || it_fail "exit statistics hi$h: no pdu_ack counters"
-		((resp > 0 && resp <= req)) ||
-			it_fail "exit statistics hi$h: pdu_ack_requests=$req pdu_ack_responses=$resp"
+		fc_exit_stats "$h"
+		it_log "mediator hi$h: pdu_ack_requests=$FC_REQ pdu_ack_responses=$FC_RESP"
+		((FC_RESP > 0 && FC_RESP <= FC_REQ)) ||
+			it_fail "exit statistics hi$h: pdu_ack_requests=$FC_REQ pdu_ack_responses=$FC_RESP"
 		# (no ack= check: a link cut just before the drain may end it down, ack=down)
-		! grep -qE ' ack=keepalive( |$)' <<<"$line" || it_fail "exit statistics hi$h: keepalive mode"
+		! grep -qE ' ack=keepalive( |$)' <<<"$FC_LINE" || it_fail "exit statistics hi$h: keepalive mode"
 	done
 }
 FC_EXTRA_CHECK=pdu_check

@@ -67,13 +67,12 @@ fallback_check() {
 	((ka >= want)) || it_fail "collector saw only $ka keep-alives: traffic not confirmed by keep-alives"
 	# the mediator's exit statistics: no pDUAcknowledgementRequest, keep-alives confirming,
 	# never ack=pdu-ack (keepalive, or down when a cut came just before the drain)
-	local line
-	line=$(grep -E '^lea=lea1 hi=3 ' "$WORK/med.out") || it_fail "mediator exit statistics: no hi3 line"
-	it_log "mediator exit statistics: $line"
-	grep -qE ' pdu_ack_requests=0 pdu_ack_responses=0 ' <<<"$line" ||
+	fc_exit_stats 3
+	it_log "mediator exit statistics: $FC_LINE"
+	((FC_REQ == 0 && FC_RESP == 0)) ||
 		it_fail "exit statistics hi3: pdu-ack requests or responses with a declining LEA"
-	grep -qE ' ack=(keepalive|down)( |$)' <<<"$line" || it_fail "exit statistics hi3: not in the keepalive fallback"
-	grep -qE ' keepalives=[1-9]' <<<"$line" || it_fail "exit statistics hi3: no keep-alives counted"
+	grep -qE ' ack=(keepalive|down)( |$)' <<<"$FC_LINE" || it_fail "exit statistics hi3: not in the keepalive fallback"
+	grep -qE ' keepalives=[1-9]' <<<"$FC_LINE" || it_fail "exit statistics hi3: no keep-alives counted"
 }
 FC_EXTRA_CHECK=fallback_check
 fc_stop_and_check "pdu-ack declined (--no-pdu-ack), keepalive fallback, $count packets, hi3 cuts=$cuts3"

@@ -135,19 +135,15 @@ it_log "hi3 spool: $spool1 bytes while declined, $spool2 bytes once confirmed"
 ((spool2 <= seg + 65536)) || it_fail "hi3 spool still $spool2 bytes after everything was confirmed"
 
 strict_check() {
-	local h line req resp fb dups acks
+	local h fb dups acks
 	for h in 2 3; do
-		line=$(grep -E "^lea=lea1 hi=$h " "$WORK/med.out") ||
-			it_fail "mediator exit statistics: no line for hi$h"
-		req=$(grep -oE ' pdu_ack_requests=[0-9]+' <<<"$line" | cut -d= -f2)
-		resp=$(grep -oE ' pdu_ack_responses=[0-9]+' <<<"$line" | cut -d= -f2)
-		it_log "mediator exit statistics: $line"
-		[[ -n $req && -n $resp ]] || it_fail "exit statistics hi$h: no pdu_ack counters"
-		((req > 0)) || it_fail "exit statistics hi$h: pdu_ack_requests=$req"
-		((req == resp)) ||
-			it_fail "exit statistics hi$h: pdu_ack_requests=$req pdu_ack_responses=$resp after a clean drain"
-		grep -qE ' unconfirmed=0 ' <<<"$line" || it_fail "exit statistics hi$h: records left unconfirmed"
-		grep -qE ' ack=pdu-ack( |$)' <<<"$line" || it_fail "exit statistics hi$h: not in pdu-ack mode"
+		fc_exit_stats "$h"
+		it_log "mediator exit statistics: $FC_LINE"
+		((FC_REQ > 0)) || it_fail "exit statistics hi$h: pdu_ack_requests=$FC_REQ"
+		((FC_REQ == FC_RESP)) ||
+			it_fail "exit statistics hi$h: pdu_ack_requests=$FC_REQ pdu_ack_responses=$FC_RESP after a clean drain"
+		grep -qE ' unconfirmed=0 ' <<<"$FC_LINE" || it_fail "exit statistics hi$h: records left unconfirmed"
+		grep -qE ' ack=pdu-ack( |$)' <<<"$FC_LINE" || it_fail "exit statistics hi$h: not in pdu-ack mode"
 	done
 	fb=$(it_count_lines "$WORK/med.log" 'keepalive mode')
 	((fb == 0)) || it_fail "mediator log: $fb fallback(s) to keepalive mode under pdu_ack_strict"

@@ -83,6 +83,17 @@ fc_rss_kb() {
 	awk '/^VmRSS:/ { print $2 }' "/proc/${IT_PID[$1]}/status"
 }
 
+# fc_exit_stats HI: the mediator's exit statistics line of lea1 hiHI (FC_LINE) and its
+# pdu_ack_requests / pdu_ack_responses (FC_REQ, FC_RESP); fails when the line or a counter is
+# missing.
+fc_exit_stats() {
+	FC_LINE=$(grep -E "^lea=lea1 hi=$1 " "$WORK/med.out") ||
+		it_fail "mediator exit statistics: no line for hi$1"
+	FC_REQ=$(grep -oE ' pdu_ack_requests=[0-9]+' <<<"$FC_LINE" | cut -d= -f2)
+	FC_RESP=$(grep -oE ' pdu_ack_responses=[0-9]+' <<<"$FC_LINE" | cut -d= -f2)
+	[[ -n $FC_REQ && -n $FC_RESP ]] || it_fail "exit statistics hi$1: no pdu_ack counters"
+}
+
 # fc_stop_and_check TAG: the mediator drains (SIGTERM), the collector stops; then cc.pcap must
 # equal the expected capture, the BER files pass etsi-check, the summary shows no gap, iri.csv
 # has one BEGIN per LIID/CIN and no repeated row.
