@@ -439,6 +439,11 @@ struct iap_seg *iap_buf_head(struct iap_buf *b)
 	return b->head;
 }
 
+const struct iap_seg *iap_buf_peek(const struct iap_buf *b)
+{
+	return b->head;
+}
+
 struct iap_seg *iap_buf_next_unsent(struct iap_buf *b)
 {
 	if (!b->unsent)

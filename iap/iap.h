@@ -239,6 +239,9 @@ int iap_buf_push_take(struct iap_buf *b, struct iap_seg **sp, size_t len, uint64
                       uint64_t last_pkt);
 /* The oldest batch (reading from disk when memory is empty), or NULL when none. */
 struct iap_seg *iap_buf_head(struct iap_buf *b);
+/* The oldest batch in memory, without reading from disk (NULL: none in memory; batches on disk
+ * were not sent on this connection). */
+const struct iap_seg *iap_buf_peek(const struct iap_buf *b);
 /* The oldest batch not sent on the current connection (reading from disk as memory allows). */
 struct iap_seg *iap_buf_next_unsent(struct iap_buf *b);
 void iap_buf_mark_sent(struct iap_buf *b, struct iap_seg *s, uint32_t ka, int64_t now_ms);
@@ -404,8 +407,10 @@ int iap_tls_write(SSL *ssl, const void *buf, size_t len, int timeout_ms, char *w
 /* Writes as much of buf[0..len) as the socket takes now, never waiting: bytes written (0..len),
  * or -1 with the reason in why. After a short write the caller calls it again later with the
  * rest (buf + n, len - n) before writing anything else (a TLS record OpenSSL began is finished
- * from those bytes). Needs iap_tls_set_nonblock. */
-long iap_tls_write_some(SSL *ssl, const void *buf, size_t len, char *why, size_t whylen);
+ * from those bytes): when the socket is writable, or, when *want_read was set (TLS must read
+ * first), after reading. Needs iap_tls_set_nonblock. */
+long iap_tls_write_some(SSL *ssl, const void *buf, size_t len, int *want_read, char *why,
+                        size_t whylen);
 
 /* ---- connecting to the mediator without blocking (dial.c) ---- */
 struct addrinfo;

@@ -86,10 +86,12 @@ long iap_tls_read(SSL *ssl, void *buf, size_t len, int timeout_ms, char *why, si
 	}
 }
 
-long iap_tls_write_some(SSL *ssl, const void *buf, size_t len, char *why, size_t whylen)
+long iap_tls_write_some(SSL *ssl, const void *buf, size_t len, int *want_read, char *why,
+                        size_t whylen)
 {
 	const unsigned char *p = buf;
 	size_t done = 0;
+	*want_read = 0;
 	while (done < len) {
 		size_t left = len - done;
 		int chunk = left > INT_MAX ? INT_MAX : (int)left;
@@ -103,6 +105,7 @@ long iap_tls_write_some(SSL *ssl, const void *buf, size_t len, char *why, size_t
 		int e = SSL_get_error(ssl, n);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 			ERR_clear_error();
+			*want_read = e == SSL_ERROR_WANT_READ;
 			break; /* the socket takes no more now; the rest goes in a later call */
 		}
 		failure(ssl, e, why, whylen);

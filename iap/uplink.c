@@ -69,7 +69,9 @@ struct iap_uplink {
 	 * kout; keep-alives made meanwhile wait in kq, in order, behind it. */
 	const uint8_t *wp;
 	size_t wleft;
-	int64_t wlast_ms; /* when the socket last took bytes of it */
+	int64_t wlast_ms;       /* when the socket last took bytes of it */
+	int wwant_read;         /* the last try needs TLS to read first (no POLLOUT then) */
+	int64_t flush_retry_ms; /* the open batch could not be closed (store full): retry then */
 	uint8_t kout[512], kq[512];
 	size_t kq_len;
 };
@@ -205,7 +207,7 @@ int iap_uplink_connected(const struct iap_uplink *u)
 
 int iap_uplink_want_write(const struct iap_uplink *u)
 {
-	return u->ssl && (u->wleft > 0 || u->kq_len > 0);
+	return u->ssl && (u->wleft > 0 || u->kq_len > 0) && !u->wwant_read;
 }
 
 int iap_uplink_fd(const struct iap_uplink *u)
@@ -477,7 +479,8 @@ static int flush_pending(struct iap_uplink *u, int64_t now_ms)
 			u->wleft = u->kq_len;
 			u->kq_len = 0;
 		}
-		long n = iap_tls_write_some(u->ssl, u->wp, u->wleft, why, sizeof why);
+		long n =
+		    iap_tls_write_some(u->ssl, u->wp, u->wleft, &u->wwant_read, why, sizeof why);
 		if (n < 0)
 			return link_failed(u, why);
 		if (n > 0) {
@@ -499,7 +502,7 @@ static int flush_pending(struct iap_uplink *u, int64_t now_ms)
 static int send_bytes(struct iap_uplink *u, const uint8_t *p, size_t n)
 {
 	char why[300];
-	long w = iap_tls_write_some(u->ssl, p, n, why, sizeof why);
+	long w = iap_tls_write_some(u->ssl, p, n, &u->wwant_read, why, sizeof why);
 	if (w < 0)
 		return link_failed(u, why);
 	u->st->bytes_sent += n;
@@ -639,9 +642,11 @@ static int send_batches(struct iap_uplink *u, int64_t now_ms)
 	struct iap_seg *s;
 	uint32_t ka;
 	int pr = flush_pending(u, now_ms);
-	if (pr != 0)
-		return pr < 0 ? -1 : 0; /* nothing new before the pending bytes are out */
-	while (u->ssl && u->wleft == 0 && u->inflight < u->window &&
+	if (pr < 0)
+		return -1;
+	/* no new batch before the pending bytes are out (pr 1); a keep-alive owed below still is
+	 * queued behind them, so nothing stays due and the loop does not spin */
+	while (pr == 0 && u->ssl && u->wleft == 0 && u->inflight < u->window &&
 	       (s = iap_buf_next_unsent(u->buf)) != NULL) {
 		if (send_bytes(u, s->data, s->len) != 0)
 			return -1;
@@ -675,8 +680,9 @@ int iap_uplink_tick(struct iap_uplink *u, int64_t now_ms, int flush_idle)
 		u->tick_npdus = u->npdus;
 		u->last_add_ms = now_ms;
 	}
-	if (flush_idle && u->used > 0 && now_ms - u->last_add_ms >= IAP_FLUSH_IDLE_MS)
-		(void)iap_uplink_flush(u);
+	if (flush_idle && u->used > 0 && now_ms - u->last_add_ms >= IAP_FLUSH_IDLE_MS &&
+	    now_ms >= u->flush_retry_ms && iap_uplink_flush(u) != 0)
+		u->flush_retry_ms = now_ms + IAP_FLUSH_IDLE_MS; /* the store is full: not at once */
 	if (!u->ssl)
 		return -1;
 	if (read_acks(u, 0) != 0 || send_batches(u, now_ms) != 0)
@@ -697,8 +703,13 @@ int iap_uplink_tick(struct iap_uplink *u, int64_t now_ms, int flush_idle)
 int iap_uplink_next_ms(const struct iap_uplink *u, int64_t now_ms, int max_ms)
 {
 	int64_t due = now_ms + max_ms;
-	if (u->used > 0 && u->last_add_ms + IAP_FLUSH_IDLE_MS < due)
-		due = u->last_add_ms + IAP_FLUSH_IDLE_MS;
+	if (u->used > 0) {
+		int64_t f = u->last_add_ms + IAP_FLUSH_IDLE_MS;
+		if (f < u->flush_retry_ms)
+			f = u->flush_retry_ms;
+		if (f < due)
+			due = f;
+	}
 	if (u->ssl) {
 		/* A batch waiting to go out: no waiting at all, unless the socket has not taken the
 		 * last write yet (then poll waits for room, iap_uplink_want_write). */
@@ -713,8 +724,15 @@ int iap_uplink_next_ms(const struct iap_uplink *u, int64_t now_ms, int max_ms)
 			due = u->last_ka_ms + IAP_KEEPALIVE_LAG_MS;
 		if (u->probe_outstanding && u->probe_ms + IAP_KEEPALIVE_WAIT_MS < due)
 			due = u->probe_ms + IAP_KEEPALIVE_WAIT_MS;
-		if (u->last_send_ms + IAP_KEEPALIVE_IDLE_MS < due)
+		/* What iap_uplink_tick checks: the oldest batch's ack when it was sent, else the
+		 * idle probe (only then: a deadline tick does not act on would spin the loop). */
+		const struct iap_seg *h = iap_buf_peek(u->buf);
+		if (h && h->sent) {
+			if (h->sent_ms + IAP_BATCH_ACK_MS < due)
+				due = h->sent_ms + IAP_BATCH_ACK_MS;
+		} else if (!u->probe_outstanding && u->last_send_ms + IAP_KEEPALIVE_IDLE_MS < due) {
 			due = u->last_send_ms + IAP_KEEPALIVE_IDLE_MS;
+		}
 	}
 	return due <= now_ms ? 0 : (int)(due - now_ms);
 }

@@ -448,12 +448,13 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 			continue;
 		}
 		w->lea[k].seq[hi]++;
-		if (erc != 0) {
+		if (erc != 0)
 			atomic_fetch_add(&m->drops[MED_DROP_QUEUE], 1); /* LEA removed/draining */
-		} else {
+		else
 			s->records++;
-			rs_note(s, k);
-		}
+		/* handled for this LEA either way: a resend (another LEA's write failed) neither
+		 * spools it twice nor counts the drop and takes a number again */
+		rs_note(s, k);
 	}
 	if (rc != 0) { /* the connection is dropped: no run goes on */
 		run_release(run);

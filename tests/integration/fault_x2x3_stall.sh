@@ -9,8 +9,9 @@
 # packets in the kernel meanwhile). The IAP replays its file at the recorded pace (--pace,
 # --speed 400: about 5 s for the 100,000 packets, 2 s for 40,000 under sanitizers), as a
 # capture that cannot wait. The test waits for the IAP's "end of file" line while the
-# proxy is still stalled, checks the batches went to the disk buffer and that the link was not
-# given up ("write timed out", "no ack"), then lets the proxy pass: everything is delivered
+# proxy is still stalled, checks the batches went to the disk buffer, that the IAP then waits
+# without spinning (its CPU over 12 s of the stall) and that the link was not given up ("write
+# timed out", "no ack"), then lets the proxy pass: everything is delivered
 # once, cc.pcap equals mkpcap's expected capture, hi2.ber/hi3.ber pass etsi-check.
 # The test runs in a network namespace of its own (unshare -n, as root) whose TCP send buffers
 # are capped at 256 KiB (net.ipv4.tcp_wmem, per namespace): with the default 4 MiB cap the
@@ -62,11 +63,26 @@ it_grep_log "$WORK/proxy.log" 'stalled after' "proxy"
 if grep -q 'control: pass' "$WORK/proxy.log"; then it_fail "the proxy passed before the end of file"; fi
 held=$(find "$d/iapbuf" -type f -name 'iap-*.buf' -printf '%s\n' 2>/dev/null | awk '{s += $1} END {print s + 0}')
 ((held > 1048576)) || it_fail "only $held bytes in the IAP's disk buffer during the stall"
+it_log "end of file reached during the stall, $held bytes held on disk"
+# Waiting on the stalled link costs no CPU: the loop sleeps in poll (a pending write, a
+# keep-alive owed behind it, the idle-probe deadline 10 s after the socket last took bytes
+# once made it spin). 12 s of the stall sampled, within the 30 s bound on a batch's ack;
+# at most 20% of a core (an idle wait is near 0, a spin near 100%).
+iap_pid=$(pgrep -P "${IT_PID[iap]}" -x lawtap-iap) || it_fail "no lawtap-iap process under timeout"
+ticks() { awk '{print $14 + $15}' "/proc/$iap_pid/stat"; }
+hz=$(getconf CLK_TCK)
+c0=$(ticks)
+sleep 12
+c1=$(ticks)
+it_expect_running proxy
+if grep -q 'control: pass' "$WORK/proxy.log"; then it_fail "the proxy passed during the CPU sample"; fi
+it_log "IAP CPU while waiting on the stalled link: $((c1 - c0)) ticks in 12 s (CLK_TCK $hz)"
+((100 * (c1 - c0) <= 20 * 12 * hz)) ||
+	it_fail "the IAP used $((c1 - c0)) ticks of CPU in 12 s waiting on a stalled link (a busy loop)"
 if grep -qE 'write timed out|no ack for a batch' "$WORK/iap.log"; then
 	grep -E 'write timed out|no ack for a batch' "$WORK/iap.log" >&2
 	it_fail "the IAP gave up the stalled link"
 fi
-it_log "end of file reached during the stall, $held bytes held on disk"
 
 echo pass >"$d/proxy.ctl"
 it_wait_exit iap $((120 * IT_SLOW))
