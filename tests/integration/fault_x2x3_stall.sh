@@ -67,7 +67,8 @@ it_log "end of file reached during the stall, $held bytes held on disk"
 # Waiting on the stalled link costs no CPU: the loop sleeps in poll (a pending write, a
 # keep-alive owed behind it, the idle-probe deadline 10 s after the socket last took bytes
 # once made it spin). 12 s of the stall sampled, within the 30 s bound on a batch's ack;
-# at most 20% of a core (an idle wait is near 0, a spin near 100%).
+# at most 20% of a core (an idle wait is near 0, a spin near 100%). The sleep is the sampling
+# window of that measure, not a wait for an event (those are polls with a bound, common.sh).
 iap_pid=$(pgrep -P "${IT_PID[iap]}" -x lawtap-iap) || it_fail "no lawtap-iap process under timeout"
 ticks() { awk '{print $14 + $15}' "/proc/$iap_pid/stat"; }
 hz=$(getconf CLK_TCK)
