@@ -74,6 +74,7 @@ struct col_counters {
 	uint64_t hi3_records; /* CC records written */
 	uint64_t keepalives;  /* keep-alives received (and answered, live) */
 	uint64_t pdu_acks;    /* pDUAcknowledgementRequests answered (docs/pdu-ack.md) */
+	uint64_t syncs;       /* --sync: confirmations preceded by an fdatasync of the BER files */
 	uint64_t decode_errors;
 	uint64_t other;      /* decoded records of other kinds (not written) */
 	uint64_t wrong_port; /* CC on HI2 or IRI on HI3 (written by kind) */
@@ -197,6 +198,12 @@ int col_store_record_locked(struct col_store *s, int hi, const char *conn, const
                             size_t len, const struct med_record *r);
 void col_store_count_locked(struct col_store *s, int what);
 int col_store_flush_locked(struct col_store *s);
+/* What must precede a confirmation to the mediator (keep-alive or pDUAcknowledgement
+ * response): col_store_flush_locked, and with sync on (col_store_set_sync, --sync) an
+ * fdatasync of hi2.ber and hi3.ber, so confirmed records survive a power loss of this host,
+ * not only a crash of the process. 0 or COL_E_IO (logged). */
+int col_store_commit_locked(struct col_store *s);
+void col_store_set_sync(struct col_store *s, int on);
 /* Rewrites DIR/summary.txt (written to a temporary file, then renamed). 0 or COL_E_IO. */
 int col_store_write_summary(struct col_store *s);
 /* Flushes, rewrites the summary, closes. Accepts NULL. */

@@ -1,6 +1,6 @@
 /* lawtap-collector: the LEA end of HI2/HI3 (see docs/internals.md), or an offline decoder.
  *   lawtap-collector --hi2 HOST:PORT --hi3 HOST:PORT --ca FILE --cert FILE --key FILE --out DIR
- *                    [--keylog FILE] [--no-pdu-ack] [-v]
+ *                    [--keylog FILE] [--no-pdu-ack] [--sync] [-v]
  *   lawtap-collector --decode FILE.ber [--json] */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +32,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fputs("usage: lawtap-collector --hi2 HOST:PORT --hi3 HOST:PORT --ca FILE --cert FILE "
-	      "--key FILE --out DIR [--keylog FILE] [--no-pdu-ack] [-v]\n"
+	      "--key FILE --out DIR [--keylog FILE] [--no-pdu-ack] [--sync] [-v]\n"
 	      "       lawtap-collector --decode FILE.ber [--json]\n",
 	      f);
 }
@@ -113,13 +113,15 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-static int run(const char *hi2, const char *hi3, const struct lt_tls_conf *tls, const char *out)
+static int run(const char *hi2, const char *hi3, const struct lt_tls_conf *tls, const char *out,
+               int sync)
 {
 	char err[512];
 	umask(027); /* intercepted content: owner and group only */
 	struct col_store *store = col_store_open(out, err, sizeof err);
 	if (!store)
 		lt_fatal("output directory %s: %s", out, err);
+	col_store_set_sync(store, sync);
 	struct tee tee;
 	tee_start(&tee, out);
 
@@ -159,32 +161,27 @@ static int run(const char *hi2, const char *hi3, const struct lt_tls_conf *tls, 
 	col_store_counters(store, &c);
 	col_store_close(store); /* flushes and rewrites summary.txt */
 	lt_info("stopped: hi2_records=%llu hi3_records=%llu keepalives=%llu pdu_acks=%llu "
-	        "decode_errors=%llu",
+	        "decode_errors=%llu syncs=%llu",
 	        (unsigned long long)c.hi2_records, (unsigned long long)c.hi3_records,
 	        (unsigned long long)c.keepalives, (unsigned long long)c.pdu_acks,
-	        (unsigned long long)c.decode_errors);
+	        (unsigned long long)c.decode_errors, (unsigned long long)c.syncs);
 	tee_stop(&tee);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"hi2", required_argument, NULL, '2'},
-	                                     {"hi3", required_argument, NULL, '3'},
-	                                     {"ca", required_argument, NULL, 'a'},
-	                                     {"cert", required_argument, NULL, 'c'},
-	                                     {"key", required_argument, NULL, 'k'},
-	                                     {"out", required_argument, NULL, 'o'},
-	                                     {"keylog", required_argument, NULL, 'l'},
-	                                     {"decode", required_argument, NULL, 'd'},
-	                                     {"json", no_argument, NULL, 'j'},
-	                                     {"verbose", no_argument, NULL, 'v'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {"no-pdu-ack", no_argument, NULL, 'P'},
-	                                     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"hi2", required_argument, NULL, '2'},    {"hi3", required_argument, NULL, '3'},
+	    {"ca", required_argument, NULL, 'a'},     {"cert", required_argument, NULL, 'c'},
+	    {"key", required_argument, NULL, 'k'},    {"out", required_argument, NULL, 'o'},
+	    {"keylog", required_argument, NULL, 'l'}, {"decode", required_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, 'j'},         {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},         {"no-pdu-ack", no_argument, NULL, 'P'},
+	    {"sync", no_argument, NULL, 'S'},         {NULL, 0, NULL, 0}};
 	const char *hi2 = NULL, *hi3 = NULL, *out = NULL, *decode = NULL;
 	struct lt_tls_conf tls = {0};
-	int json = 0, verbose = 0, c;
+	int json = 0, verbose = 0, sync = 0, c;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case '2':
@@ -220,6 +217,9 @@ int main(int argc, char **argv)
 		case 'P': /* decline TS 102 232-1 PDU acknowledgement (tests of the fallback) */
 			col_server_set_pdu_ack(0);
 			break;
+		case 'S': /* fdatasync hi2.ber/hi3.ber before every confirmation */
+			sync = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -250,5 +250,5 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	return run(hi2, hi3, &tls, out);
+	return run(hi2, hi3, &tls, out, sync);
 }

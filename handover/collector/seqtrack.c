@@ -346,6 +346,8 @@ int col_summary_write(FILE *f, const struct col_seqtrack *t, const struct col_co
 	/* only when PDU acknowledgement was used (the line stays as before otherwise) */
 	if (c->pdu_acks && fprintf(f, " pdu_acks=%llu", (unsigned long long)c->pdu_acks) < 0)
 		return COL_E_IO;
+	if (c->syncs && fprintf(f, " syncs=%llu", (unsigned long long)c->syncs) < 0)
+		return COL_E_IO; /* only with --sync */
 	if (fputc('\n', f) == EOF)
 		return COL_E_IO;
 	return 0;

@@ -52,7 +52,7 @@ static int answer_keepalive(struct col_session *cs, const struct med_record *r)
 	 * are buffered between keep-alives (no write per record), so this is where they go out. */
 	if (cs->store) {
 		batch_begin(cs);
-		int frc = col_store_flush_locked(cs->store);
+		int frc = col_store_commit_locked(cs->store);
 		batch_end(cs);
 		if (frc != 0) {
 			lt_err("%s: outputs cannot be flushed; not answering the keep-alive",
@@ -128,7 +128,7 @@ static int handle_tri(struct col_session *cs, const uint8_t *rec, size_t len, ui
 	}
 	if (tx.flush_first && cs->store) {
 		batch_begin(cs);
-		int frc = col_store_flush_locked(cs->store);
+		int frc = col_store_commit_locked(cs->store);
 		batch_end(cs);
 		if (frc != 0) {
 			lt_err("%s: outputs cannot be flushed; not answering the %s", cs->name,

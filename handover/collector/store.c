@@ -47,6 +47,7 @@ struct col_store {
 	size_t bufsize;            /* OUT_BUF unless a test asked for less */
 	struct col_seqtrack *seq;
 	struct col_counters cnt;
+	int sync; /* --sync: hi2.ber/hi3.ber fdatasync'd before every confirmation */
 };
 
 static int mkdirs(const char *dir, char *err, size_t errlen)
@@ -583,6 +584,32 @@ int col_store_flush_locked(struct col_store *s)
 		if (fs[i] && (fflush(fs[i]) != 0 || ferror(fs[i])))
 			rc = COL_E_IO;
 	return rc;
+}
+
+void col_store_set_sync(struct col_store *s, int on)
+{
+	pthread_mutex_lock(&s->mu);
+	s->sync = on;
+	pthread_mutex_unlock(&s->mu);
+}
+
+int col_store_commit_locked(struct col_store *s)
+{
+	int rc = col_store_flush_locked(s);
+	if (rc != 0 || !s->sync)
+		return rc;
+	/* the BER files are the source of truth (cc.pcap and iri.csv are rebuilt from them at
+	 * start): once they are durable, so is everything confirmed */
+	FILE *fs[] = {s->ber2, s->ber3};
+	for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++) {
+		if (fs[i] && fdatasync(fileno(fs[i])) != 0) {
+			lt_err("fdatasync of %s/%s: %s", s->dir, i ? "hi3.ber" : "hi2.ber",
+			       strerror(errno));
+			return COL_E_IO;
+		}
+	}
+	s->cnt.syncs++;
+	return 0;
 }
 
 int col_store_flush(struct col_store *s)

@@ -8,7 +8,9 @@
 # was not confirmed. Result as in fault_collector_outage.sh: cc.pcap equals the expected capture
 # (0 missing, 0 duplicated, order kept), iri.csv one row per IRI record of hi2.ber in the same
 # order (no repeated row, one BEGIN per LIID/CIN), hi2.ber/hi3.ber pass etsi-check --canonical
-# --contiguous, no gap in the summary. Under sanitizers: 30,000 packets.
+# --contiguous, no gap in the summary. Under sanitizers: 30,000 packets. The collector runs with
+# --sync (hi2.ber/hi3.ber fdatasync'd before every confirmation): its summary must count those
+# syncs, and the recovery after each kill is the same.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/fault_common.sh"
@@ -22,6 +24,7 @@ fc_setup "$count" 47
 # ahead of hi3.ber, a pcap record cut between its header and its packet), which the default
 # 1 MiB blocks make likely only at higher rates.
 export LAWTAP_COLLECTOR_OUT_BUF=4096
+FC_COL_ARGS=(--sync)
 fc_start_all
 fc_start_iap --pace --speed "$speed" --keep-times
 
@@ -63,6 +66,12 @@ iri_matches_hi2() {
 		it_fail "iri.csv rows ($(wc -l <"$WORK/csv.keys")) differ from hi2.ber's IRI records ($n)"
 	}
 	it_log "iri.csv: $n rows, one per IRI record of hi2.ber, in order"
+	# --sync: the last collector run synced before its confirmations (summary, stop line)
+	local syncs
+	syncs=$(it_summary_total "$WORK/out" syncs)
+	it_log "collector syncs (last run): $syncs"
+	((syncs > 0)) || it_fail "collector --sync: no fdatasync before a confirmation counted"
+	grep -qE 'stopped: .* syncs=[1-9]' "$WORK/col.log" || it_fail "collector stop line: no syncs"
 }
 FC_EXTRA_CHECK=iri_matches_hi2
 fc_stop_and_check "collector SIGKILL x$kills mid-replay"

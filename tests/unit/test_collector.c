@@ -617,6 +617,19 @@ static void store_flushed_before_keepalive_answer(void **state)
 	col_store_counters(s, &c);
 	assert_int_equal(c.hi3_records, 101);
 	assert_int_equal(c.keepalives, 1);
+	assert_int_equal(c.syncs, 0); /* no fdatasync unless asked (--sync) */
+	/* --sync: the BER files are synced before the answer, and counted */
+	col_store_set_sync(s, 1);
+	header(&kh, "-", 0, 6);
+	n = med_encode_keepalive(&kh, 0, buf, sizeof buf);
+	assert_true(n > 0);
+	fc.want_ber = file_size(dir, "hi3.ber"); /* nothing new since the flush above */
+	assert_int_equal(col_stream_feed(cs.stream, buf, (size_t)n), (size_t)n);
+	assert_int_equal(col_session_drain(&cs), 0);
+	assert_int_equal(fc.replies, 2);
+	col_store_counters(s, &c);
+	assert_int_equal(c.syncs, 1);
+	assert_int_equal(c.keepalives, 2);
 	col_stream_free(cs.stream);
 	col_store_close(s);
 	char cmd[700];

@@ -58,8 +58,9 @@ fc_start_iap() {
 # suppression: a collector stopped while the mediator is sending used to report ~1 KB of
 # OpenSSL allocations at exit (its connection threads freed their TLS sessions after the server
 # had let the process exit); handover/collector/listener.c now frees them first.
+# FC_COL_ARGS: extra options of the collector (an array, e.g. (--sync)).
 fc_collector() {
-	it_start_collector col "$PKI" "$HI2" "$HI3" "$WORK/out"
+	it_start_collector col "$PKI" "$HI2" "$HI3" "$WORK/out" ${FC_COL_ARGS[@]+"${FC_COL_ARGS[@]}"}
 }
 
 fc_restart_collector() { fc_collector; }
