@@ -67,6 +67,9 @@ struct ho_spool {
 	uint64_t total;
 	uint64_t cut;
 	int dirty; /* written since the last fdatasync (fsync batch) */
+	/* an fdatasync of this spool failed: the kernel may have dropped the failed pages' error,
+	 * so no later sync may vouch for them; every sync fails from then on (spool.h) */
+	int sync_failed;
 	int lock_fd;
 	int io_err_logged;
 	int64_t cursor_ms;  /* when the cursor file was last written (monotonic) */
@@ -684,6 +687,7 @@ int ho_spool_append(struct ho_spool *sp, const struct ho_spool_key *k, const uin
 			return -1;
 		if (sp->fsync != HO_FSYNC_NONE && fdatasync(s->fd) != 0) {
 			io_err(sp, "fdatasync");
+			sp->sync_failed = 1;
 			return -1;
 		}
 		sp->dirty = 0;
@@ -713,6 +717,7 @@ int ho_spool_append(struct ho_spool *sp, const struct ho_spool_key *k, const uin
 		if (flush_tail(sp) != 0 || fdatasync(s->fd) != 0) {
 			if (s->written == s->bytes) {
 				io_err(sp, "fdatasync");
+				sp->sync_failed = 1;
 				if (ftruncate(s->fd, (off_t)(s->bytes - rl)) != 0)
 					io_err(sp, "truncate after a failed fdatasync");
 			}
@@ -738,12 +743,13 @@ int ho_spool_flush(struct ho_spool *sp)
 
 int ho_spool_sync(struct ho_spool *sp)
 {
-	if (flush_tail(sp) != 0)
+	if (sp->sync_failed || flush_tail(sp) != 0)
 		return -1;
 	if (!sp->dirty)
 		return 0;
 	if (fdatasync(sp->segs[sp->nsegs - 1].fd) != 0) {
 		io_err(sp, "fdatasync");
+		sp->sync_failed = 1;
 		return -1;
 	}
 	sp->dirty = 0;
@@ -752,7 +758,7 @@ int ho_spool_sync(struct ho_spool *sp)
 
 int ho_spool_sync_fd(struct ho_spool *sp)
 {
-	if (flush_tail(sp) != 0)
+	if (sp->sync_failed || flush_tail(sp) != 0)
 		return -2;
 	if (!sp->dirty || sp->fsync == HO_FSYNC_NONE)
 		return -1;

@@ -81,7 +81,9 @@ int ho_spool_append(struct ho_spool *sp, const struct ho_spool_key *k, const uin
  * (logged; the records stay in memory and the next flush tries again). */
 int ho_spool_flush(struct ho_spool *sp);
 /* ho_spool_flush, then makes every record durable (fdatasync) unless fsync is "none".
- * 0 or -1 (logged). */
+ * 0 or -1 (logged). Once an fdatasync of the spool failed (here, at a segment roll or under
+ * fsync "always"), it and ho_spool_sync_fd fail for good: the kernel may report a later sync
+ * as a success without having written the failed pages. */
 int ho_spool_sync(struct ho_spool *sp);
 /* The first half of a sync that runs outside the caller's lock (the mediator's group commit,
  * mediation/syncer.c): flushes the tail, then, when something was written since the last

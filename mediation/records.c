@@ -441,7 +441,9 @@ int med_record_in(struct med_ctx *m, const struct lt_x2x3_pdu *p, const char *ia
 			continue;
 		}
 		int erc = ho_enqueue(w->lea[k].link[hi], scratch, (size_t)n, key);
-		if (erc == HO_E_IO) {
+		if (erc == HO_E_IO || (erc != 0 && atomic_load(&m->stopping))) {
+			/* (a handover refusing records because the mediator is stopping: the same,
+			 * the record is not acknowledged and the IAP sends it to the next run) */
 			/* not durable: the IAP must resend it (logged by the spool); neither this
 			 * LEA's number nor its mark moves, so the resend gets this number here */
 			rc = -1;

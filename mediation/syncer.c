@@ -7,8 +7,8 @@
  * request has ended (med_sync_poll). So the disk's latency overlaps the next records' work
  * instead of stopping the connection, and the delivery threads are not held up by a sync.
  * Requests are numbered; one pass covers every request made before it started. A failed pass
- * fails every request up to its number (the connections drop unacknowledged, the IAPs
- * resend: docs/delivery.md). */
+ * fails its requests and every later one (the connections drop unacknowledged, the IAPs keep
+ * their data; an ALARM line asks for a restart: docs/delivery.md). */
 #include "med_int.h"
 
 #include "handover/spool.h"
@@ -69,8 +69,18 @@ static void *syncer_main(void *arg)
 		int rc = pass(m);
 		pthread_mutex_lock(&m->sy_mu);
 		m->sy_done = target;
-		if (rc != 0)
-			m->sy_bad = target;
+		if (rc != 0) {
+			/* for good: after a failed fdatasync the kernel may report the next one as
+			 * a success without having written the failed pages, so no later pass may
+			 * vouch for what was written before it */
+			if (m->sy_bad != UINT64_MAX)
+				lt_err("ALARM spool fdatasync failed: the mediator acknowledges no "
+				       "more "
+				       "X2/X3 (the IAPs keep and resend their data); restart it "
+				       "once the "
+				       "disk is fixed");
+			m->sy_bad = UINT64_MAX;
+		}
 		pthread_cond_broadcast(&m->sy_done_cv);
 	}
 	pthread_mutex_unlock(&m->sy_mu);

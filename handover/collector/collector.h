@@ -201,7 +201,8 @@ int col_store_flush_locked(struct col_store *s);
 /* What must precede a confirmation to the mediator (keep-alive or pDUAcknowledgement
  * response): col_store_flush_locked, and with sync on (col_store_set_sync, --sync) an
  * fdatasync of hi2.ber and hi3.ber, so confirmed records survive a power loss of this host,
- * not only a crash of the process. 0 or COL_E_IO (logged). */
+ * not only a crash of the process. 0 or COL_E_IO (logged). After one failure it fails for good
+ * (an ALARM line): nothing written since may be confirmed; a restart re-reads the BER files. */
 int col_store_commit_locked(struct col_store *s);
 void col_store_set_sync(struct col_store *s, int on);
 /* Rewrites DIR/summary.txt (written to a temporary file, then renamed). 0 or COL_E_IO. */

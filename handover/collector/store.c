@@ -47,7 +47,8 @@ struct col_store {
 	size_t bufsize;            /* OUT_BUF unless a test asked for less */
 	struct col_seqtrack *seq;
 	struct col_counters cnt;
-	int sync; /* --sync: hi2.ber/hi3.ber fdatasync'd before every confirmation */
+	int sync;   /* --sync: hi2.ber/hi3.ber fdatasync'd before every confirmation */
+	int failed; /* an output write or sync failed: nothing is confirmed any more */
 };
 
 static int mkdirs(const char *dir, char *err, size_t errlen)
@@ -593,21 +594,38 @@ void col_store_set_sync(struct col_store *s, int on)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* Once an output failed, no later success may confirm what came before it: a write that failed
+ * lost buffered bytes whose sequence numbers count as received, and after a failed fdatasync
+ * the kernel may have dropped the pages' errors (a later fdatasync succeeds without writing
+ * them). So nothing is confirmed any more; the mediator keeps every unconfirmed record in its
+ * spool, and a restart of the collector re-reads hi2.ber/hi3.ber and takes the resends. */
+static int commit_failed(struct col_store *s, const char *what)
+{
+	if (!s->failed)
+		lt_err(
+		    "ALARM %s in %s: %s; no more keep-alives or PDU acknowledgements are answered "
+		    "(the mediator keeps the records): restart the collector once the disk is "
+		    "fixed",
+		    what, s->dir, strerror(errno));
+	s->failed = 1;
+	return COL_E_IO;
+}
+
 int col_store_commit_locked(struct col_store *s)
 {
-	int rc = col_store_flush_locked(s);
-	if (rc != 0 || !s->sync)
-		return rc;
+	if (s->failed)
+		return COL_E_IO;
+	if (col_store_flush_locked(s) != 0)
+		return commit_failed(s, "writing the outputs failed");
+	if (!s->sync)
+		return 0;
 	/* the BER files are the source of truth (cc.pcap and iri.csv are rebuilt from them at
 	 * start): once they are durable, so is everything confirmed */
 	FILE *fs[] = {s->ber2, s->ber3};
-	for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++) {
-		if (fs[i] && fdatasync(fileno(fs[i])) != 0) {
-			lt_err("fdatasync of %s/%s: %s", s->dir, i ? "hi3.ber" : "hi2.ber",
-			       strerror(errno));
-			return COL_E_IO;
-		}
-	}
+	for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++)
+		if (fs[i] && fdatasync(fileno(fs[i])) != 0)
+			return commit_failed(s, i ? "fdatasync of hi3.ber failed"
+			                          : "fdatasync of hi2.ber failed");
 	s->cnt.syncs++;
 	return 0;
 }
