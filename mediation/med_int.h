@@ -178,6 +178,9 @@ int med_spool_sync(struct med_ctx *m);
 int med_syncer_start(struct med_ctx *m);
 void med_syncer_stop(struct med_ctx *m);
 uint64_t med_sync_request(struct med_ctx *m);
+/* A spool sync outside the syncer failed (an LEA's handovers being retired): every sync
+ * request, pending or later, fails from now on, as after a failed pass (ALARM logged). */
+void med_sync_fail(struct med_ctx *m);
 int med_sync_poll(struct med_ctx *m, uint64_t gen, int wait_ms);
 
 /* warrants.c */

@@ -189,6 +189,12 @@ struct med_lea_rt *med_lea_rt_new(struct med_ctx *m, const struct med_lea *def, 
  * hold the mutex of every warrant that uses it. The rt itself stays in m->leas (removed). */
 void med_lea_rt_retire(struct med_ctx *m, struct med_lea_rt *rt)
 {
+	/* Durable first: records in its spools' memory tails may be covered by an IAP's pending
+	 * ack, and the group commit skips a retired LEA. No record can come in meanwhile (the
+	 * callers hold the warrants), and a group commit pass running now waits on the link
+	 * locks until this sync is done. A failure fails every ack from now on (syncer.c). */
+	if (rt->ho && ho_sync(rt->ho) != 0)
+		med_sync_fail(m);
 	/* Detach first: the spool group commit and /status walk the LEAs under the same rdlock
 	 * the callers hold, so the handover must be out of their sight before it is freed. */
 	pthread_mutex_lock(&m->ho_mu);

@@ -121,6 +121,19 @@ void med_syncer_stop(struct med_ctx *m)
 	pthread_mutex_unlock(&m->sy_mu);
 }
 
+void med_sync_fail(struct med_ctx *m)
+{
+	if (!m->sy_inited)
+		return;
+	pthread_mutex_lock(&m->sy_mu);
+	if (m->sy_bad != UINT64_MAX)
+		lt_err("ALARM spool fdatasync failed: the mediator acknowledges no more X2/X3 (the "
+		       "IAPs keep and resend their data); restart it once the disk is fixed");
+	m->sy_bad = UINT64_MAX;
+	pthread_cond_broadcast(&m->sy_done_cv);
+	pthread_mutex_unlock(&m->sy_mu);
+}
+
 uint64_t med_sync_request(struct med_ctx *m)
 {
 	if (!m->sy_inited)
