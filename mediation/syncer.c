@@ -55,6 +55,17 @@ static int pass(struct med_ctx *m)
 	return rc;
 }
 
+/* With sy_mu held: every sync request, pending or later, fails for good. After a failed
+ * fdatasync the kernel may report the next one as a success without having written the
+ * failed pages, so no later pass may vouch for what was written before it. */
+static void fail_locked(struct med_ctx *m)
+{
+	if (m->sy_bad != UINT64_MAX)
+		lt_err("ALARM spool fdatasync failed: the mediator acknowledges no more X2/X3 (the "
+		       "IAPs keep and resend their data); restart it once the disk is fixed");
+	m->sy_bad = UINT64_MAX;
+}
+
 static void *syncer_main(void *arg)
 {
 	struct med_ctx *m = arg;
@@ -69,18 +80,8 @@ static void *syncer_main(void *arg)
 		int rc = pass(m);
 		pthread_mutex_lock(&m->sy_mu);
 		m->sy_done = target;
-		if (rc != 0) {
-			/* for good: after a failed fdatasync the kernel may report the next one as
-			 * a success without having written the failed pages, so no later pass may
-			 * vouch for what was written before it */
-			if (m->sy_bad != UINT64_MAX)
-				lt_err("ALARM spool fdatasync failed: the mediator acknowledges no "
-				       "more "
-				       "X2/X3 (the IAPs keep and resend their data); restart it "
-				       "once the "
-				       "disk is fixed");
-			m->sy_bad = UINT64_MAX;
-		}
+		if (rc != 0)
+			fail_locked(m);
 		pthread_cond_broadcast(&m->sy_done_cv);
 	}
 	pthread_mutex_unlock(&m->sy_mu);
@@ -126,10 +127,7 @@ void med_sync_fail(struct med_ctx *m)
 	if (!m->sy_inited)
 		return;
 	pthread_mutex_lock(&m->sy_mu);
-	if (m->sy_bad != UINT64_MAX)
-		lt_err("ALARM spool fdatasync failed: the mediator acknowledges no more X2/X3 (the "
-		       "IAPs keep and resend their data); restart it once the disk is fixed");
-	m->sy_bad = UINT64_MAX;
+	fail_locked(m);
 	pthread_cond_broadcast(&m->sy_done_cv);
 	pthread_mutex_unlock(&m->sy_mu);
 }
