@@ -7,9 +7,9 @@
  * one spool per LEA of the warrant and one of those writes can fail while another succeeds:
  * the IAP's resend must then reach the LEA that misses the record, and only that one.
  * A mark with no LEA (index 0, "every LEA") holds for all LEAs of the XID: the marks of an
- * older mediator's dedup file (format LTD1), and keys found in a spool whose LEA the caller
- * did not name (med_delivery_site). The marks are rebuilt at start from the keys stored with
- * the spooled records (each spool belongs to one LEA: med_delivery_site_lea), and saved to
+ * older mediator's dedup file (format LTD1), and keys found in a spool opened without an LEA
+ * id (med_delivery_site_lea with lea NULL). The marks are rebuilt at start from the keys stored
+ * with the spooled records (each spool belongs to one LEA: med_delivery_site_lea), and saved to
  * <state_dir>/dedup (atomically, fsync'd) before spool segments are deleted, so a deleted
  * segment never takes marks with it. At most MED_DEDUP_MAX marks are kept; beyond, the least
  * recently used one is forgotten (logged once). */
@@ -446,11 +446,6 @@ void med_delivery_site_lea(struct med_ctx *m, struct ho_site *site, const char *
 	site->key_fn = lea_key_fn;
 	site->key_arg = l;
 	site->before_delete = lea_save;
-}
-
-void med_delivery_site(struct med_ctx *m, struct ho_site *site)
-{
-	med_delivery_site_lea(m, site, NULL);
 }
 
 int med_spool_sync(struct med_ctx *m)

@@ -162,12 +162,11 @@ uint32_t med_dedup_marks(struct med_dedup *d, const struct ho_spool_key *k, cons
 void med_dedup_key_fn(void *arg, const struct ho_spool_key *k); /* spool open callback (d) */
 void med_dedup_save(void *arg);                                 /* before segment deletion */
 /* Fills the delivery settings of a handover site (spool directory and bounds, fsync policy,
- * de-duplication hooks; creates m->dedup on first use). Call before every ho_new. With
- * med_delivery_site_lea the site is for the handovers of LEA lea alone: the keys found in
- * their spools at open raise that LEA's marks; med_delivery_site (no LEA) raises the marks for
- * every LEA with them (a resend after a restart then skips an LEA that missed the record). */
+ * de-duplication hooks; creates m->dedup on first use). Call before every ho_new. The site is
+ * for the handovers of LEA lea alone: the keys found in their spools at open raise that LEA's
+ * marks (lea NULL: the marks for every LEA, which would make a resend after a restart skip an
+ * LEA that missed the record). */
 void med_delivery_site_lea(struct med_ctx *m, struct ho_site *site, const char *lea);
-void med_delivery_site(struct med_ctx *m, struct ho_site *site);
 /* Group commit: makes every spooled record durable per the fsync policy (before a keep-alive
  * of an IAP is acknowledged). 0 or -1 (logged). */
 int med_spool_sync(struct med_ctx *m);
